@@ -1,0 +1,65 @@
+"""What an architecture is to modbench: factories per I/O contract, and sizes per tier."""
+from __future__ import annotations
+
+import hashlib
+import inspect
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import torch
+from torch import nn
+
+from modbench.contracts import Contract
+from modbench.errors import ModbenchError
+from modbench.registry import Registry
+
+Factory = Callable[..., nn.Module]  # factory(contract, **size_kwargs) -> nn.Module
+
+
+@dataclass(frozen=True)
+class ArchSpec:
+    name: str
+    description: str
+    factories: dict[str, Factory]  # contract kind -> factory
+    sizes: dict[str, dict[str, Any]] = field(default_factory=dict)  # tier -> factory kwargs
+    reference: str = ""
+
+    def supports(self, contract: Contract) -> bool:
+        return contract.kind in self.factories
+
+    def source_sha256(self) -> str:
+        """sha256 of the file that defines the architecture (recorded in every result)."""
+        factory = next(iter(self.factories.values()))
+        source = Path(inspect.getfile(factory)).read_bytes()
+        return hashlib.sha256(source).hexdigest()
+
+
+ARCHS: Registry[ArchSpec] = Registry("arch")
+
+
+def build_model(
+    spec: ArchSpec, contract: Contract, size: dict[str, Any], init_seed: int
+) -> nn.Module:
+    """Build the model with its initial weights drawn from `init_seed` alone.
+
+    PyTorch layers initialise from the global generator; we fork it, seed the fork and restore
+    the caller's state on exit, so no global random state leaks in or out.
+    """
+    if not spec.supports(contract):
+        raise ModbenchError(
+            f"architecture {spec.name!r} does not fit a {contract.kind} task; it supports "
+            f"{sorted(spec.factories)} (see `modbench ls archs`)"
+        )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(init_seed)
+        return spec.factories[contract.kind](contract, **size)
+
+
+def io_parameter_names(model: nn.Module, masked: Sequence[str]) -> list[str]:
+    """The tensors that touch inputs or outputs: the model's `io_parameters` attribute if it
+    declares one, else the first and the last masked tensor."""
+    declared = getattr(model, "io_parameters", None)
+    if declared is not None:
+        return [n for n in declared if n in masked]
+    return [masked[0], masked[-1]] if masked else []

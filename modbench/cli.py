@@ -1,0 +1,126 @@
+"""The `modbench` command: a thin layer over functions Python users can call directly."""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from modbench.errors import ModbenchError
+
+EXAMPLES = {
+    "run": "example:\n  modbench run --arch fnn --task addmul --tier quick --seeds 0-4 --out runs",
+    "ls": "examples:\n  modbench ls tasks\n  modbench ls archs",
+    "validate": "example:\n  modbench validate runs/addmul/fnn/quick/seed0/result.json",
+}
+
+
+def parse_seeds(text: str) -> list[int]:
+    """"0-4" -> [0..4]; "0,2,5" -> [0, 2, 5]; "3" -> [3]."""
+    seeds: list[int] = []
+    for part in text.split(","):
+        match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", part)
+        if not match or (match[2] is not None and int(match[2]) < int(match[1])):
+            raise ModbenchError(
+                f"malformed seed range {text!r}; write e.g. 0-4, 0,2,5 or 3 (non-negative, low-high)"
+            )
+        low = int(match[1])
+        seeds.extend(range(low, int(match[2] or low) + 1))
+    if len(set(seeds)) != len(seeds):
+        raise ModbenchError(f"seed range {text!r} names a seed twice; list each seed once")
+    return seeds
+
+
+def _writable(out: Path) -> Path:
+    probe = out / ".modbench-write-test"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe.write_text("")
+        probe.unlink()
+    except OSError as err:
+        raise ModbenchError(f"cannot write to output folder {out} ({err.strerror}); pass a writable --out")
+    return out
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from modbench.run import run_grid
+
+    seeds = parse_seeds(args.seeds)
+    out = _writable(Path(args.out))
+    return run_grid([args.arch], [args.task], args.tier, seeds, out, show_progress=not args.quiet)
+
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    from tabulate import tabulate
+
+    from modbench.archs import ARCHS
+    from modbench.tasks import TASKS
+
+    if args.what == "tasks":
+        rows = [[n, TASKS.get(n).version, TASKS.get(n).contract.kind, TASKS.get(n).kind,
+                 ", ".join(TASKS.get(n).subfunctions), TASKS.get(n).description] for n in TASKS]
+        print(tabulate(rows, headers=["task", "version", "I/O", "score", "sub-functions", "description"]))
+    else:
+        rows = [[n, ", ".join(sorted(ARCHS.get(n).factories)), ARCHS.get(n).description] for n in ARCHS]
+        print(tabulate(rows, headers=["arch", "I/O", "description"]))
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from modbench import results
+
+    bad = 0
+    for path in args.files:
+        try:
+            result = results.load(Path(path))
+            print(f"ok      {path} ({result['task']['name']}/{result['architecture']['name']}, {result['status']})")
+        except ModbenchError as err:
+            bad += 1
+            print(f"invalid {err}")
+    return 1 if bad else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="modbench", description=__doc__)
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    def verb(name: str, help_text: str) -> argparse.ArgumentParser:
+        return verbs.add_parser(
+            name, help=help_text, description=help_text, epilog=EXAMPLES.get(name),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    run = verb("run", "train, mask and score architectures on tasks; write one result per run")
+    run.add_argument("--arch", required=True, help="architecture name (see `modbench ls archs`)")
+    run.add_argument("--task", required=True, help="task name (see `modbench ls tasks`)")
+    run.add_argument("--tier", default="quick", help="smoke, quick (default) or paper")
+    run.add_argument("--seeds", default="0", help="e.g. 0-4, 0,2,5 or 3 (default 0)")
+    run.add_argument("--out", default="runs", help="results folder (default ./runs)")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.set_defaults(func=cmd_run)
+
+    ls = verb("ls", "list registered tasks or architectures")
+    ls.add_argument("what", choices=["tasks", "archs"])
+    ls.set_defaults(func=cmd_ls)
+
+    validate = verb("validate", "check result files against the schema")
+    validate.add_argument("files", nargs="+", metavar="FILE")
+    validate.set_defaults(func=cmd_validate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ModbenchError as err:
+        print(f"modbench: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("modbench: interrupted; finished runs are saved, rerun the command to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,258 @@
+"""One run (architecture × task × seed × tier) end to end, and a resumable grid of runs.
+
+`run_one` is the pure core: train → control mask → one mask per sub-function → evaluate every
+variant → statistics → scores; it returns the result dict and the mask sets. `run_grid` is the
+outer layer: paths, resume, atomic writes, failures recorded and the grid going on.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import time
+import traceback
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from modbench import analysis, provenance, results
+from modbench.archs import ARCHS, ArchSpec, build_model, io_parameter_names
+from modbench.errors import ModbenchError
+from modbench.masking import TRAINER_VERSION, FrozenModel, MaskSet, binarize, train_mask
+from modbench.masking.maskset import save_masks
+from modbench.scores import compute_scores
+from modbench.tasks import TASKS, Task, TierBudget
+from modbench.training import train_weights
+
+MASKS_FILE = "masks.safetensors"
+RESULT_FILE = "result.json"
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    arch: str
+    task: str
+    tier: str
+    seed: int
+
+    def folder(self, out: Path) -> Path:
+        return out / self.task / self.arch / self.tier / f"seed{self.seed}"
+
+
+def derive_seeds(seed: int, stages: list[str]) -> dict:
+    """Every random stream of a run, derived from the run seed alone (SeedSequence.spawn)."""
+    children = np.random.SeedSequence(seed).spawn(2 + len(stages))
+    as_int = [int(c.generate_state(1, np.uint64)[0] >> 1) for c in children]
+    return {
+        "run": seed,
+        "init": as_int[0],
+        "train_order": as_int[1],
+        "mask": dict(zip(stages, as_int[2:])),
+    }
+
+
+def _generator(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A run spec with its task, architecture and fully resolved configuration."""
+
+    spec: RunSpec
+    task: Task
+    arch: ArchSpec
+    budget: TierBudget
+    config: dict
+    run_id: str
+
+    @property
+    def total_steps(self) -> int:
+        n_stages = 1 + len(self.task.subfunctions)
+        return self.budget.train.steps + self.budget.mask.steps * n_stages
+
+
+def prepare(spec: RunSpec) -> Prepared:
+    """Look up the task and architecture, check they fit, resolve the configuration."""
+    arch = ARCHS.get(spec.arch)
+    task_cls = TASKS.get(spec.task)
+    if not arch.supports(task_cls.contract):
+        raise ModbenchError(
+            f"architecture {spec.arch!r} does not fit task {spec.task!r} ({task_cls.contract.kind} "
+            f"I/O); it supports {sorted(arch.factories)}; see `modbench ls archs`"
+        )
+    task = task_cls()
+    budget = task.budget(spec.tier, spec.arch)
+    config = {
+        "trainer_version": TRAINER_VERSION,
+        "train": dataclasses.asdict(budget.train),
+        "mask": dataclasses.asdict(budget.mask),
+        "mask_filter": dataclasses.asdict(budget.mask_filter),
+        "arch_size": dict(arch.sizes.get(spec.tier, {})),
+    }
+    identity = {
+        "arch": spec.arch,
+        "arch_source": arch.source_sha256(),
+        "task": spec.task,
+        "task_version": task.version,
+        "tier": spec.tier,
+        "seed": spec.seed,
+        "config": config,
+    }
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True, default=list).encode())
+    return Prepared(spec, task, arch, budget, config, digest.hexdigest())
+
+
+def _skeleton(run: Prepared) -> dict:
+    """A result with every key present and nothing measured yet."""
+    spec, task = run.spec, run.task
+    stages = ["control", *task.subfunctions]
+    return {
+        "schema_version": results.SCHEMA_VERSION,
+        "run_id": run.run_id,
+        "status": "failed",
+        "error": "not finished",
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "modbench": provenance.source_info(),
+        "environment": provenance.environment("cpu"),
+        "architecture": {
+            "name": spec.arch,
+            "source_sha256": run.arch.source_sha256(),
+            "n_params": None,
+            "n_masked": None,
+        },
+        "task": {
+            "name": task.name,
+            "version": task.version,
+            "kind": task.kind,
+            "subfunctions": list(task.subfunctions),
+            "fingerprints": task.fingerprints(),
+        },
+        "tier": spec.tier,
+        "seeds": derive_seeds(spec.seed, stages),
+        "config": run.config,
+        "wall_time_s": {},
+        "scores": None,
+        "score_notes": None,
+        "chance": None,
+        "accuracy": None,
+        "sharing": None,
+        "layers": None,
+        "masks": None,
+    }
+
+
+def run_one(
+    run: Prepared, progress: Callable[[str, int], None] | None = None
+) -> tuple[dict, dict[str, MaskSet]]:
+    """Run the whole pipeline; returns the result (status "ok") and the binary mask sets.
+
+    `progress(phase, steps)` is called as steps complete (for a progress bar).
+    """
+    task, arch, config, budget = run.task, run.arch, run.config, run.budget
+    result = _skeleton(run)
+    seeds = result["seeds"]
+    tick = (lambda phase: (lambda step: progress(phase, 1))) if progress else (lambda _: None)
+    timer = time.perf_counter()
+
+    model = build_model(arch, task.contract, config["arch_size"], seeds["init"])
+    train_weights(
+        model,
+        lambda fn, batch: task.loss(fn, batch, None),
+        lambda n, g: task.sample(None, n, g),
+        budget.train,
+        _generator(seeds["train_order"]),
+        tick("train"),
+    )
+    result["wall_time_s"]["train"] = time.perf_counter() - timer
+
+    masked = budget.mask_filter.select(model)
+    io_names = io_parameter_names(model, masked)
+    result["architecture"]["n_params"] = sum(p.numel() for p in model.parameters())
+    result["architecture"]["n_masked"] = sum(model.get_parameter(n).numel() for n in masked)
+
+    model.eval()  # dropout off, BatchNorm on running statistics (paper_spec §1.6)
+    frozen = FrozenModel(model, masked)
+    stages: dict[str, MaskSet] = {}
+    timer = time.perf_counter()
+    for stage, sub in [("control", None), *((f, f) for f in task.subfunctions)]:
+        logits = train_mask(
+            frozen,
+            lambda fn, batch, sub=sub: task.loss(fn, batch, sub),
+            lambda n, g, sub=sub: task.sample(sub, n, g),
+            budget.mask,
+            _generator(seeds["mask"][stage]),
+            tick(f"mask:{stage}"),
+        )
+        stages[stage] = binarize(logits)
+    result["wall_time_s"]["masks"] = time.perf_counter() - timer
+
+    timer = time.perf_counter()
+    subs = list(task.subfunctions)
+    variants = analysis.mask_variants(stages["control"], {f: stages[f] for f in subs}, io_names)
+    accuracy = analysis.evaluate_variants(frozen, task, variants)
+    chance = {f: task.chance(f) for f in subs}
+    scores, notes = compute_scores(task.kind, accuracy, chance, subs)
+    pair_sharing = analysis.sharing(stages, subs, io_names)
+    # Sharing totals of the (first) sub-function pair are scores too: leaderboard columns.
+    scores["shared_iou"] = pair_sharing[0]["iou"]
+    scores["shared_iomin"] = pair_sharing[0]["iomin"]
+    scores["shared_fraction"] = pair_sharing[0]["shared_fraction"]
+    scores["hidden_iomin"] = pair_sharing[0]["hidden_iomin"]
+    result["wall_time_s"]["evaluation"] = time.perf_counter() - timer
+
+    result.update(
+        status="ok",
+        error=None,
+        scores=scores,
+        score_notes=notes,
+        chance=chance,
+        accuracy=accuracy,
+        sharing=pair_sharing,
+        layers=analysis.layer_statistics(stages, subs, io_names),
+        masks={"file": MASKS_FILE, "sha256": None, "density": {s: m.total_density() for s, m in stages.items()}},
+    )
+    return result, stages
+
+
+def run_and_save(run: Prepared, out: Path, progress=None) -> dict:
+    """Run one spec into its folder unless a finished result with the same run id is there.
+
+    A failure is written as a result with status "failed" and the error; it is returned, not
+    raised, so a grid goes on. A finished result from a different configuration is refused.
+    """
+    folder = run.spec.folder(out)
+    existing = folder / RESULT_FILE
+    if existing.exists():
+        try:
+            old = results.load(existing)
+        except ModbenchError:
+            old = None  # corrupted: rerun and replace it
+        if old is not None and old["status"] == "ok":
+            if old["run_id"] == run.run_id:
+                old["_skipped"] = True
+                return old
+            raise ModbenchError(
+                f"{existing} holds a finished run with another configuration; "
+                "choose another --out folder or delete it"
+            )
+    started = time.perf_counter()
+    try:
+        result, stages = run_one(run, progress)
+        mask_path = folder / MASKS_FILE
+        folder.mkdir(parents=True, exist_ok=True)
+        save_masks(mask_path, stages)
+        result["masks"]["sha256"] = hashlib.sha256(mask_path.read_bytes()).hexdigest()
+    except ModbenchError:
+        raise
+    except Exception as err:  # a broken run is recorded, and the grid goes on
+        result = _skeleton(run)
+        last = traceback.extract_tb(err.__traceback__)[-1]
+        result["error"] = f"{type(err).__name__}: {err} (at {Path(last.filename).name}:{last.lineno})"
+    result["wall_time_s"]["total"] = time.perf_counter() - started
+    results.write(existing, result)
+    return result

@@ -1,0 +1,23 @@
+"""The reference mask method: Gumbel-sigmoid sampling, mask sets, and the mask trainer."""
+from modbench.masking.gumbel import deterministic_mask, sample_hard_mask
+from modbench.masking.maskset import MaskSet
+from modbench.masking.trainer import (
+    TRAINER_VERSION,
+    FrozenModel,
+    MaskConfig,
+    MaskFilter,
+    binarize,
+    train_mask,
+)
+
+__all__ = [
+    "TRAINER_VERSION",
+    "FrozenModel",
+    "MaskConfig",
+    "MaskFilter",
+    "MaskSet",
+    "binarize",
+    "deterministic_mask",
+    "sample_hard_mask",
+    "train_mask",
+]

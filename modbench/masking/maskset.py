@@ -1,0 +1,126 @@
+"""Binary masks over a model's weights, with the set algebra the scores need.
+
+A MaskSet maps parameter names (as in `named_parameters()`) to bool tensors of the parameter's
+shape. A parameter missing from the set is used unmasked (paper_spec §1.7).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Mapping
+
+import torch
+
+from modbench.errors import ModbenchError
+
+
+@dataclass(frozen=True)
+class MaskSet:
+    masks: Mapping[str, torch.Tensor]  # name -> bool tensor, shape of the parameter
+
+    def __post_init__(self) -> None:
+        for name, mask in self.masks.items():
+            if mask.dtype != torch.bool:
+                raise TypeError(f"mask {name!r} has dtype {mask.dtype}, expected torch.bool")
+
+    # -- algebra ---------------------------------------------------------------------------
+    def __and__(self, other: "MaskSet") -> "MaskSet":
+        """Intersection, restricted to the names both sets mask."""
+        return MaskSet({n: m & other.masks[n] for n, m in self.masks.items() if n in other.masks})
+
+    def __or__(self, other: "MaskSet") -> "MaskSet":
+        """Union; a name masked in only one operand keeps that operand's mask."""
+        out = dict(other.masks)
+        for n, m in self.masks.items():
+            out[n] = m | other.masks[n] if n in other.masks else m
+        return MaskSet(out)
+
+    def __invert__(self) -> "MaskSet":
+        """The paper's inverse ¬M: keep exactly the weights M dropped, in every masked tensor."""
+        return MaskSet({n: ~m for n, m in self.masks.items()})
+
+    def with_layers_from(self, other: "MaskSet", names: Iterable[str]) -> "MaskSet":
+        """This set with the given tensors' masks taken from `other` (e.g. the control mask in
+        the I/O layers for the hidden-layers-only removal)."""
+        out = dict(self.masks)
+        for n in names:
+            out[n] = other.masks[n]
+        return MaskSet(out)
+
+    # -- statistics ------------------------------------------------------------------------
+    @property
+    def names(self) -> list[str]:
+        return list(self.masks)
+
+    def kept(self) -> dict[str, int]:
+        return {n: int(m.sum()) for n, m in self.masks.items()}
+
+    def density(self) -> dict[str, float]:
+        """Per-tensor share of weights kept."""
+        return {n: float(m.float().mean()) for n, m in self.masks.items()}
+
+    def total_density(self) -> float:
+        total = sum(m.numel() for m in self.masks.values())
+        return sum(self.kept().values()) / total if total else 0.0
+
+    def iou(self, other: "MaskSet", names: Iterable[str] | None = None) -> float | None:
+        """|a ∧ b| / |a ∨ b| summed over the given tensors (all common ones by default)."""
+        inter, union, _, _ = _counts(self, other, names)
+        return inter / union if union else None
+
+    def iomin(self, other: "MaskSet", names: Iterable[str] | None = None) -> float | None:
+        """|a ∧ b| / min(|a|, |b|) summed over the given tensors."""
+        inter, _, a, b = _counts(self, other, names)
+        return inter / min(a, b) if min(a, b) else None
+
+    def shared_fraction(self, other: "MaskSet", names: Iterable[str] | None = None) -> float | None:
+        """The paper's "total shared": |a ∧ b| / |a| (paper_spec §3.4)."""
+        inter, _, a, _ = _counts(self, other, names)
+        return inter / a if a else None
+
+    # -- storage ---------------------------------------------------------------------------
+    def as_tensors(self, prefix: str = "") -> dict[str, torch.Tensor]:
+        """The masks keyed "<prefix><parameter>", ready for `save_masks`."""
+        return {f"{prefix}{n}": m.contiguous() for n, m in self.masks.items()}
+
+
+def _counts(a: MaskSet, b: MaskSet, names: Iterable[str] | None) -> tuple[int, int, int, int]:
+    selected = list(names) if names is not None else [n for n in a.masks if n in b.masks]
+    inter = union = size_a = size_b = 0
+    for n in selected:
+        ma, mb = a.masks[n], b.masks[n]
+        inter += int((ma & mb).sum())
+        union += int((ma | mb).sum())
+        size_a += int(ma.sum())
+        size_b += int(mb.sum())
+    return inter, union, size_a, size_b
+
+
+def save_masks(path: Path, masks: Mapping[str, MaskSet]) -> None:
+    """Write several named mask sets to one safetensors file (tensors only, never pickles).
+
+    Keys are "<set>/<parameter>". The write is atomic: a temporary file, then a rename.
+    """
+    from safetensors.torch import save_file
+
+    tensors: dict[str, torch.Tensor] = {}
+    for set_name, mask_set in masks.items():
+        tensors.update(mask_set.as_tensors(prefix=f"{set_name}/"))
+    tmp = path.with_name(path.name + ".tmp")
+    save_file(tensors, str(tmp))
+    tmp.replace(path)
+
+
+def load_masks(path: Path) -> dict[str, MaskSet]:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError) as err:
+        raise ModbenchError(f"cannot read masks from {path}: {err}; rerun the run to rewrite it")
+    grouped: dict[str, dict[str, torch.Tensor]] = {}
+    for key, tensor in tensors.items():
+        set_name, _, param = key.partition("/")
+        grouped.setdefault(set_name, {})[param] = tensor
+    return {name: MaskSet(ms) for name, ms in grouped.items()}

@@ -1,0 +1,51 @@
+"""Paper-style tables from result dicts (paper_spec §4.1/§4.3 tables), through tabulate."""
+from __future__ import annotations
+
+import statistics
+from typing import Sequence
+
+from tabulate import tabulate
+
+from modbench.scores import not_variant
+
+
+def _cell(values: Sequence[float], scale: float = 100.0, digits: int = 1) -> str:
+    if not values:
+        return "–"
+    mean = statistics.fmean(values) * scale
+    if len(values) == 1:
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ± {statistics.stdev(values) * scale:.{digits}f}"
+
+
+def accuracy_table(runs: Sequence[dict], fmt: str = "simple") -> str:
+    """A row per sub-function; columns Full (control mask), then each mask M_f and ¬M_f:
+    accuracy in %, mean ± std over the runs (seeds)."""
+    ok = [r for r in runs if r["status"] == "ok"]
+    if not ok:
+        return "no finished runs"
+    subs = ok[0]["task"]["subfunctions"]
+    columns = [("Full", "control")]
+    for f in subs:
+        columns += [(f, f), (f"¬{f}", not_variant(f))]
+    rows = [
+        [g] + [_cell([r["accuracy"][variant][g] for r in ok]) for _, variant in columns]
+        for g in subs
+    ]
+    return tabulate(rows, headers=["[%]"] + [name for name, _ in columns], tablefmt=fmt)
+
+
+def score_table(runs: Sequence[dict], fmt: str = "simple") -> str:
+    """Every score, mean ± std over runs; a score null in some runs says how many."""
+    ok = [r for r in runs if r["status"] == "ok"]
+    if not ok:
+        return ""
+    rows = []
+    for name in ok[0]["scores"]:
+        values = [r["scores"][name] for r in ok if r["scores"][name] is not None]
+        nulls = len(ok) - len(values)
+        cell = _cell(values, scale=1.0, digits=3) if values else "null"
+        rows.append([name, cell + (f"  ({nulls} null)" if nulls and values else "")])
+    times = [r["wall_time_s"]["total"] for r in ok]
+    rows.append(["wall time per run [s]", _cell(times, scale=1.0, digits=0)])
+    return tabulate(rows, headers=["score", f"mean ± std over {len(ok)} runs"], tablefmt=fmt)

@@ -1,0 +1,115 @@
+"""The result file: one JSON per run, every key always present (DESIGN.md "Result file").
+
+Writes are atomic (a temporary file in the same folder, then a rename), so a crash never
+leaves half a file.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from modbench.errors import ModbenchError
+
+SCHEMA_VERSION = 1
+
+# key -> allowed types (None means JSON null is allowed). Nested dicts are checked one level
+# down where their keys are fixed.
+_NULL = type(None)
+SCHEMA: dict[str, tuple] = {
+    "schema_version": (int,),
+    "run_id": (str,),
+    "status": (str,),
+    "error": (str, _NULL),
+    "created_at": (str,),
+    "modbench": (dict,),
+    "environment": (dict,),
+    "architecture": (dict,),
+    "task": (dict,),
+    "tier": (str,),
+    "seeds": (dict,),
+    "config": (dict,),
+    "wall_time_s": (dict,),
+    "scores": (dict, _NULL),
+    "score_notes": (dict, _NULL),
+    "chance": (dict, _NULL),
+    "accuracy": (dict, _NULL),
+    "sharing": (list, _NULL),
+    "layers": (dict, _NULL),
+    "masks": (dict, _NULL),
+}
+NESTED: dict[str, tuple[str, ...]] = {
+    "modbench": ("version", "git_commit", "git_dirty"),
+    "environment": ("python", "torch", "device", "threads", "deterministic"),
+    "architecture": ("name", "source_sha256", "n_params", "n_masked"),
+    "task": ("name", "version", "kind", "subfunctions", "fingerprints"),
+    "seeds": ("run", "init", "train_order", "mask"),
+    "config": ("trainer_version", "train", "mask", "mask_filter", "arch_size"),
+}
+STATUSES = ("ok", "failed")
+
+
+def validate(result: Any, source: str = "result") -> None:
+    """Raise ModbenchError naming the first problem found in a result object."""
+    if not isinstance(result, dict):
+        raise ModbenchError(f"{source}: expected a JSON object, got {type(result).__name__}")
+    missing = [k for k in SCHEMA if k not in result]
+    if missing:
+        raise ModbenchError(f"{source}: missing keys {missing}; rerun the run to regenerate it")
+    extra = [k for k in result if k not in SCHEMA]
+    if extra:
+        raise ModbenchError(f"{source}: unknown keys {extra}; is it a modbench result file?")
+    if result["schema_version"] != SCHEMA_VERSION:
+        raise ModbenchError(
+            f"{source}: schema_version {result['schema_version']!r}, this modbench reads "
+            f"{SCHEMA_VERSION}; regenerate it with this version"
+        )
+    for key, types in SCHEMA.items():
+        if isinstance(result[key], bool) or not isinstance(result[key], types):
+            raise ModbenchError(
+                f"{source}: {key!r} has type {type(result[key]).__name__}, expected "
+                f"{' or '.join('null' if t is _NULL else t.__name__ for t in types)}"
+            )
+    for key, fields in NESTED.items():
+        absent = [f for f in fields if f not in result[key]]
+        if absent:
+            raise ModbenchError(f"{source}: {key!r} lacks {absent}; rerun to regenerate it")
+    if result["status"] not in STATUSES:
+        raise ModbenchError(f"{source}: status {result['status']!r} is not one of {STATUSES}")
+    if result["status"] == "failed" and not result["error"]:
+        raise ModbenchError(f"{source}: status is 'failed' but no error is recorded")
+    if result["status"] == "ok":
+        for key in ("scores", "accuracy", "chance", "layers", "masks"):
+            if result[key] is None:
+                raise ModbenchError(f"{source}: status is 'ok' but {key!r} is null")
+        for name, value in result["scores"].items():
+            if value is not None and not 0.0 <= value <= 1.0:
+                raise ModbenchError(f"{source}: score {name!r} = {value} is outside [0, 1]")
+
+
+def load(path: Path) -> dict:
+    """Read and validate one result file; every failure is a one-line ModbenchError."""
+    try:
+        result = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise ModbenchError(f"{path}: no such file")
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ModbenchError(f"{path}: not valid JSON ({err}); the file is corrupted, rerun to rewrite it")
+    validate(result, str(path))
+    return result
+
+
+def write_atomic(path: Path, text: str | bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(text.encode() if isinstance(text, str) else text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def write(path: Path, result: dict) -> None:
+    validate(result, str(path))
+    write_atomic(path, json.dumps(result, indent=1, sort_keys=False) + "\n")

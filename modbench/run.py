@@ -1,0 +1,45 @@
+"""A grid of runs with a progress bar and the paper-style tables at the end."""
+from __future__ import annotations
+
+import sys
+from itertools import product
+from pathlib import Path
+from typing import Sequence
+
+from tqdm import tqdm
+
+from modbench import report
+from modbench.harness import RunSpec, prepare, run_and_save
+
+
+def run_grid(
+    archs: Sequence[str],
+    tasks: Sequence[str],
+    tier: str,
+    seeds: Sequence[int],
+    out: Path,
+    show_progress: bool = True,
+) -> int:
+    """Run every (arch, task, seed); print a table per (arch, task). Returns the exit status:
+    0 if every run finished, 1 if any failed (the others still ran)."""
+    prepared = [prepare(RunSpec(a, t, tier, s)) for a, t, s in product(archs, tasks, seeds)]
+    failed = 0
+    for arch, task in product(archs, tasks):
+        group = [p for p in prepared if p.spec.arch == arch and p.spec.task == task]
+        finished = []
+        for run in group:
+            label = f"{task}/{arch}/{tier} seed {run.spec.seed}"
+            bar = tqdm(total=run.total_steps, desc=label, disable=not show_progress,
+                       file=sys.stderr, unit="step", leave=False)
+            result = run_and_save(run, out, lambda phase, n: (bar.set_postfix_str(phase, refresh=False), bar.update(n)))
+            bar.close()
+            status = "skipped (already finished)" if result.pop("_skipped", False) else result["status"]
+            print(f"{label}: {status}" + (f" — {result['error']}" if result["status"] == "failed" else ""),
+                  file=sys.stderr)
+            failed += result["status"] != "ok"
+            finished.append(result)
+        print(f"\n{task} / {arch} / {tier}, seeds {', '.join(str(p.spec.seed) for p in group)}")
+        print(report.accuracy_table(finished))
+        print()
+        print(report.score_table(finished))
+    return 1 if failed else 0

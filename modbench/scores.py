@@ -1,0 +1,100 @@
+"""The modularity scores of DESIGN.md ("Scores"), as pure functions of accuracies.
+
+`acc[variant][f]` is the accuracy on sub-function f's evaluation data with mask `variant`:
+"control" (C), f (M_f), "not_f" (¬M_f), "control_minus_f" (C ∧ ¬M_f) and
+"control_minus_f_hidden" (C ∧ ¬M_f in hidden layers, C in the I/O layers).
+A score is None, with a reason, when the control network did not learn a sub-function.
+"""
+from __future__ import annotations
+
+from itertools import permutations
+from typing import Callable, Mapping, Sequence
+
+Accuracies = Mapping[str, Mapping[str, float]]
+
+
+def not_variant(f: str) -> str:
+    return f"not_{f}"
+
+
+def removal_variant(f: str, hidden_only: bool = False) -> str:
+    return f"control_minus_{f}" + ("_hidden" if hidden_only else "")
+
+
+def learned(acc_control: float, chance: float) -> bool:
+    """The control mask is well above chance: at least halfway from chance to perfect."""
+    return acc_control - chance >= 0.5 * (1 - chance)
+
+
+def normalised(acc: float, acc_control: float, chance: float) -> float:
+    """n(f | M): accuracy rescaled so chance is 0 and the control mask is 1, clipped to [0, 1]."""
+    return min(max((acc - chance) / (acc_control - chance), 0.0), 1.0)
+
+
+def _not_learned(acc: Accuracies, chance: Mapping[str, float], subs: Sequence[str]) -> str | None:
+    missing = [f for f in subs if not learned(acc["control"][f], chance[f])]
+    if not missing:
+        return None
+    details = ", ".join(
+        f"{f}: control acc {acc['control'][f]:.3f}, chance {chance[f]:.3f}" for f in missing
+    )
+    return f"the network did not learn {details} (needs control acc ≥ halfway from chance to 1)"
+
+
+def _pair_mean(
+    acc: Accuracies,
+    chance: Mapping[str, float],
+    subs: Sequence[str],
+    term: Callable[[Callable[[str, str], float], str, str], float],
+) -> tuple[float | None, str | None]:
+    reason = _not_learned(acc, chance, subs)
+    if reason is not None:
+        return None, reason
+
+    def n(f: str, variant: str) -> float:
+        return normalised(acc[variant][f], acc["control"][f], chance[f])
+
+    pairs = list(permutations(subs, 2))
+    return sum(term(n, f, g) for f, g in pairs) / len(pairs), None
+
+
+def p_specialize(acc: Accuracies, chance: Mapping[str, float], subs: Sequence[str]):
+    """Mean over ordered pairs (f, g), f ≠ g, of n(f | M_f) · (1 − n(g | M_f))."""
+    return _pair_mean(acc, chance, subs, lambda n, f, g: n(f, f) * (1 - n(g, f)))
+
+
+def p_specialize_removal(acc: Accuracies, chance: Mapping[str, float], subs: Sequence[str]):
+    """The removal view: mean of n(g | ¬M_f) · (1 − n(f | ¬M_f))."""
+    return _pair_mean(
+        acc, chance, subs, lambda n, f, g: n(g, not_variant(f)) * (1 - n(f, not_variant(f)))
+    )
+
+
+def p_reuse(
+    acc: Accuracies, chance: Mapping[str, float], subs: Sequence[str], strict: bool = False
+):
+    """Mean over ordered pairs of n(f | M_f) · (1 − n(g | R_f)), with R_f = ¬M_f (the paper's
+    test) or, strict, C ∧ ¬M_f in the hidden layers and C in the I/O layers."""
+    def removed(f: str) -> str:
+        return removal_variant(f, hidden_only=True) if strict else not_variant(f)
+
+    return _pair_mean(acc, chance, subs, lambda n, f, g: n(f, f) * (1 - n(g, removed(f))))
+
+
+def compute_scores(
+    kind: str, acc: Accuracies, chance: Mapping[str, float], subs: Sequence[str]
+) -> tuple[dict[str, float | None], dict[str, str]]:
+    """The scores a task of this kind reports, and the reason for every null one."""
+    if kind == "specialize":
+        wanted = {
+            "p_specialize": p_specialize(acc, chance, subs),
+            "p_specialize_removal": p_specialize_removal(acc, chance, subs),
+        }
+    else:
+        wanted = {
+            "p_reuse": p_reuse(acc, chance, subs),
+            "p_reuse_strict": p_reuse(acc, chance, subs, strict=True),
+        }
+    values = {name: value for name, (value, _) in wanted.items()}
+    notes = {name: reason for name, (_, reason) in wanted.items() if reason is not None}
+    return values, notes

@@ -1,0 +1,87 @@
+"""What a task is to modbench: data, sub-functions, loss, accuracy and per-tier budgets.
+
+Versioning rule (lm-eval's): any change that can move a score — data, encoding, loss,
+accuracy, budgets — bumps the task's `version`, with a line in its changelog docstring.
+Data come from generators seeded by the task's name and version, never by the run seed.
+"""
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+import numpy as np
+import torch
+
+from modbench.contracts import Contract
+from modbench.errors import ModbenchError
+from modbench.masking.trainer import Batch, ForwardFn, MaskConfig, MaskFilter
+from modbench.registry import Registry
+from modbench.training import TrainConfig
+
+TIERS = ("smoke", "quick", "paper")
+
+
+@dataclass(frozen=True)
+class TierBudget:
+    """Everything a tier fixes for one (task, architecture): training, masks, which tensors."""
+
+    train: TrainConfig
+    mask: MaskConfig
+    mask_filter: MaskFilter
+
+
+class Task(ABC):
+    name: ClassVar[str]
+    version: ClassVar[int]
+    description: ClassVar[str]
+    # "specialize": different functions (P_specialize); "reuse": one function on different
+    # inputs (P_reuse).
+    kind: ClassVar[Literal["specialize", "reuse"]]
+    subfunctions: ClassVar[tuple[str, ...]]
+    contract: ClassVar[Contract]
+
+    @abstractmethod
+    def budget(self, tier: str, arch: str) -> TierBudget:
+        """The resolved training and mask configuration for this tier and architecture."""
+
+    @abstractmethod
+    def fingerprints(self) -> dict[str, str]:
+        """sha256 of every split's data."""
+
+    @abstractmethod
+    def sample(self, sub: str | None, batch_size: int, generator: torch.Generator) -> Batch:
+        """A training batch drawn uniformly with replacement; `sub=None` is the full task."""
+
+    @abstractmethod
+    def loss(self, forward: ForwardFn, batch: Batch, sub: str | None) -> torch.Tensor:
+        """Mean task loss of `forward` on `batch`, for sub-function `sub` (None: all)."""
+
+    @abstractmethod
+    def accuracy(self, forward: ForwardFn, sub: str) -> float:
+        """Accuracy on `sub`'s evaluation data."""
+
+    @abstractmethod
+    def chance(self, sub: str) -> float:
+        """Accuracy of the best constant answer on `sub`'s evaluation data."""
+
+    def check_tier(self, tier: str) -> None:
+        if tier not in TIERS:
+            raise ModbenchError(f"unknown tier {tier!r}; choose one of {', '.join(TIERS)}")
+
+
+TASKS: Registry[type[Task]] = Registry("task")
+
+
+def data_rng(task: str, version: int, split: str) -> np.random.Generator:
+    """The generator for one split's data, seeded from the task's identity alone."""
+    digest = hashlib.sha256(f"{task}@v{version}/{split}".encode()).digest()
+    return np.random.Generator(np.random.PCG64(int.from_bytes(digest[:8], "little")))
+
+
+def fingerprint(array: np.ndarray) -> str:
+    """sha256 over dtype, shape and bytes, so a reshaped or retyped split changes it too."""
+    h = hashlib.sha256(f"{array.dtype.str}{array.shape}".encode())
+    h.update(np.ascontiguousarray(array).tobytes())
+    return h.hexdigest()

@@ -1,0 +1,45 @@
+"""Ordinary training of the network's weights before it is frozen (paper_spec §2)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import nn
+
+from modbench.masking.trainer import LossFn, SampleFn
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Defaults are the paper's: Adam, lr 1e-3, batch 128, clip 1.0 (paper_spec §2, §4.1)."""
+
+    steps: int = 20_000
+    lr: float = 1e-3
+    batch_size: int = 128
+    grad_clip: float = 1.0
+
+
+def train_weights(
+    model: nn.Module,
+    loss_fn: LossFn,
+    sample_batch: SampleFn,
+    cfg: TrainConfig,
+    generator: torch.Generator,
+    on_step: Callable[[int], None] | None = None,
+) -> float:
+    """Train `model` in place; returns the mean loss over the last 100 steps."""
+    model.train()
+    optimiser = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    recent: list[float] = []
+    for step in range(cfg.steps):
+        optimiser.zero_grad(set_to_none=True)
+        loss = loss_fn(model, sample_batch(cfg.batch_size, generator))
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        optimiser.step()
+        recent = (recent + [loss.item()])[-100:]
+        if on_step is not None:
+            on_step(step)
+    model.eval()
+    return sum(recent) / len(recent) if recent else float("nan")
