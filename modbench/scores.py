@@ -22,8 +22,9 @@ def removal_variant(f: str, hidden_only: bool = False) -> str:
 
 
 def learned(acc_control: float, chance: float) -> bool:
-    """The control mask is well above chance: at least halfway from chance to perfect."""
-    return acc_control - chance >= 0.5 * (1 - chance)
+    """The control mask is well above chance: at least halfway from chance to perfect
+    (with a 1e-12 tolerance, so 0.6 vs chance 0.2 counts despite float rounding)."""
+    return acc_control - chance >= 0.5 * (1 - chance) - 1e-12
 
 
 def normalised(acc: float, acc_control: float, chance: float) -> float:

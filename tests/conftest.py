@@ -1,0 +1,35 @@
+"""Tests run offline, on the CPU, deterministically (see README)."""
+import os
+import tempfile
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("HF_HOME", tempfile.mkdtemp(prefix="modbench-hf-"))
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+
+class TinyConvBN(nn.Module):
+    """Conv + BatchNorm + Linear: has buffers that train-mode BatchNorm would update."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3)
+        self.norm = nn.BatchNorm2d(4)
+        self.head = nn.Linear(4, 3)
+
+    def forward(self, x):  # [batch, 1, 5, 5] -> [batch, 3]
+        return self.head(self.norm(self.conv(x)).relu().mean((2, 3)))
+
+
+@pytest.fixture
+def conv_bn_model() -> nn.Module:
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = TinyConvBN()
+    # Non-trivial running statistics, as after training.
+    model.norm.running_mean.fill_(0.3)
+    model.norm.running_var.fill_(2.0)
+    return model

@@ -1,0 +1,54 @@
+import pytest
+import torch
+
+from modbench.archs import ARCHS, ArchSpec, build_model, io_parameter_names
+from modbench.errors import ModbenchError
+from modbench.masking import MaskFilter
+from modbench.tasks import TASKS
+
+
+@pytest.mark.parametrize("arch", ARCHS.names())
+@pytest.mark.parametrize("task", TASKS.names())
+def test_every_arch_builds_for_every_task_with_the_contract_shape(arch, task):
+    spec, contract = ARCHS.get(arch), TASKS.get(task).contract
+    model = build_model(spec, contract, spec.sizes["smoke"], init_seed=0)
+    out = model(torch.zeros(3, contract.n_in))
+    assert out.shape == (3, contract.n_out)
+    masked = MaskFilter().select(model)
+    io = io_parameter_names(model, masked)
+    assert len(io) == 2 and set(io) <= set(masked)
+
+
+def test_init_depends_on_seed_only_and_leaves_global_rng_alone():
+    spec, contract = ARCHS.get("fnn"), TASKS.get("addmul").contract
+    state = torch.random.get_rng_state()
+    a = build_model(spec, contract, spec.sizes["smoke"], init_seed=7)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    torch.rand(5)  # move the global generator: must not matter
+    b = build_model(spec, contract, spec.sizes["smoke"], init_seed=7)
+    c = build_model(spec, contract, spec.sizes["smoke"], init_seed=8)
+    for (name, p), q, r in zip(a.named_parameters(), b.parameters(), c.parameters()):
+        assert torch.equal(p, q), name
+    assert not torch.equal(a.layers[0].weight, c.layers[0].weight)
+
+
+def test_lstm_follows_the_paper_init():
+    spec, contract = ARCHS.get("lstm"), TASKS.get("addmul").contract
+    model = build_model(spec, contract, {"hidden": 32}, init_seed=0)
+    hidden = 32
+    bias = model.lstm.bias_ih_l0
+    assert (bias[hidden : 2 * hidden] == 1).all() and bias[:hidden].abs().sum() == 0
+    cell = model.lstm.weight_hh_l0[2 * hidden : 3 * hidden]
+    gain = (5 / 3) / 2**0.5
+    torch.testing.assert_close(cell @ cell.T, gain**2 * torch.eye(hidden), atol=1e-4, rtol=1e-4)
+
+
+def test_arch_that_does_not_fit_the_task_is_refused():
+    spec = ArchSpec(name="seq_only", description="", factories={"sequence": lambda c: None})
+    with pytest.raises(ModbenchError, match="does not fit a vector task"):
+        build_model(spec, TASKS.get("addmul").contract, {}, init_seed=0)
+
+
+def test_unknown_arch_suggests_the_closest_name():
+    with pytest.raises(ModbenchError, match="did you mean 'fnn'"):
+        ARCHS.get("fnm")

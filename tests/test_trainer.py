@@ -1,0 +1,130 @@
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from modbench.errors import ModbenchError
+from modbench.masking import FrozenModel, MaskConfig, MaskFilter, binarize, train_mask
+
+
+def image_batch(n, generator):
+    x = torch.randn(n, 1, 5, 5, generator=generator)
+    return x, (x.mean((1, 2, 3)) > 0).long()
+
+
+def ce(forward, batch):
+    x, y = batch
+    return F.cross_entropy(forward(x), y)
+
+
+def snapshot(model):
+    return {k: v.clone() for k, v in model.state_dict().items()}
+
+
+def test_frozen_model_parameters_and_buffers_are_bit_identical(conv_bn_model):
+    before = snapshot(conv_bn_model)
+    conv_bn_model.train()  # train-mode BatchNorm would update running stats in place
+    masked = MaskFilter(mask_biases=True).select(conv_bn_model)
+    frozen = FrozenModel(conv_bn_model, masked)
+    train_mask(frozen, ce, image_batch, MaskConfig(steps=5, batch_size=8), torch.Generator().manual_seed(0))
+    after = conv_bn_model.state_dict()
+    assert before.keys() == after.keys()
+    for key in before:
+        assert torch.equal(before[key], after[key]), key
+    assert "norm.running_mean" in before and "norm.num_batches_tracked" in before
+
+
+def test_only_logits_receive_gradients(conv_bn_model):
+    frozen = FrozenModel(conv_bn_model, MaskFilter().select(conv_bn_model))
+    logits = train_mask(frozen, ce, image_batch, MaskConfig(steps=3, batch_size=8),
+                        torch.Generator().manual_seed(0))
+    assert all(p.grad is None for p in conv_bn_model.parameters())
+    # and the logits moved away from their initial value
+    assert any(not torch.all(l == 2.0) for l in logits.values())
+
+
+def test_default_filter_skips_biases_and_embeddings():
+    model = nn.ModuleDict({"embedding": nn.Embedding(5, 3), "proj": nn.Linear(3, 2), "norm": nn.LayerNorm(2)})
+    assert MaskFilter().select(model) == ["proj.weight", "norm.weight"]
+    assert MaskFilter(mask_biases=True).select(model) == ["proj.weight", "proj.bias", "norm.weight", "norm.bias"]
+    lstm = nn.LSTM(3, 4)
+    assert MaskFilter().select(lstm) == ["weight_ih_l0", "weight_hh_l0"]
+
+
+def test_same_seed_same_masks_other_seed_differs(conv_bn_model):
+    frozen = FrozenModel(conv_bn_model, MaskFilter().select(conv_bn_model))
+    cfg = MaskConfig(steps=20, batch_size=8, lr=0.2)
+
+    def masks(seed):
+        return binarize(train_mask(frozen, ce, image_batch, cfg, torch.Generator().manual_seed(seed)))
+
+    a, b, c = masks(1), masks(1), masks(2)
+    assert all(torch.equal(a.masks[n], b.masks[n]) for n in a.names)
+    logits_a = train_mask(frozen, ce, image_batch, cfg, torch.Generator().manual_seed(1))
+    logits_c = train_mask(frozen, ce, image_batch, cfg, torch.Generator().manual_seed(2))
+    assert any(not torch.equal(logits_a[n], logits_c[n]) for n in logits_a)
+
+
+def test_regulariser_removes_weights_the_task_does_not_need():
+    # y depends on x[:, 0] only: the weight on x[:, 1] is useless and must be dropped,
+    # the weight on x[:, 0] kept.
+    model = nn.Linear(2, 1, bias=False)
+    with torch.no_grad():
+        model.weight.copy_(torch.tensor([[1.0, 1.0]]))
+
+    def batch(n, g):
+        x = torch.randn(n, 2, generator=g)
+        x[:, 1] = x[:, 1].abs() + 1.0  # the second input only hurts when its weight is kept
+        return x, x[:, :1]
+
+    def mse(forward, b):
+        return F.mse_loss(forward(b[0]), b[1])
+
+    frozen = FrozenModel(model, ["weight"])
+    logits = train_mask(frozen, mse, batch, MaskConfig(steps=300, batch_size=32, beta=1e-2),
+                        torch.Generator().manual_seed(0))
+    assert binarize(logits).masks["weight"].tolist() == [[True, False]]
+
+
+def test_each_chunk_gets_its_own_mask_sample():
+    # With k samples and a batch of identical rows, the per-chunk outputs differ only through
+    # the masks: record the distinct outputs seen in one step.
+    model = nn.Linear(64, 1, bias=False)
+    seen = []
+
+    def loss(forward, b):
+        out = forward(b[0])
+        seen.append(out.detach().clone())
+        return out.sum()
+
+    frozen = FrozenModel(model, ["weight"])
+    train_mask(frozen, loss, lambda n, g: (torch.ones(n, 64),), MaskConfig(steps=1, batch_size=8, n_samples=4, init=0.0),
+               torch.Generator().manual_seed(0))
+    assert len(seen) == 4 and all(len(s) == 2 for s in seen)
+    assert len({s[0].item() for s in seen}) > 1  # different samples across chunks
+
+
+def test_batch_not_divisible_by_samples_is_a_clear_error():
+    with pytest.raises(ModbenchError, match="divisible"):
+        MaskConfig(batch_size=10, n_samples=4)
+
+
+def test_unknown_masked_name_is_a_clear_error(conv_bn_model):
+    with pytest.raises(ModbenchError, match="not parameters"):
+        FrozenModel(conv_bn_model, ["conv.nonexistent"])
+
+
+def test_functional_masking_matches_in_place_reference(conv_bn_model):
+    conv_bn_model.eval()
+    masked = MaskFilter().select(conv_bn_model)
+    g = torch.Generator().manual_seed(3)
+    masks = {n: (torch.rand(conv_bn_model.get_parameter(n).shape, generator=g) > 0.5) for n in masked}
+    x = torch.randn(4, 1, 5, 5, generator=g)
+    from modbench.masking import MaskSet
+    out = FrozenModel(conv_bn_model, masked).forward_with(MaskSet(masks))(x)
+    import copy
+    reference = copy.deepcopy(conv_bn_model)
+    with torch.no_grad():
+        for n, m in masks.items():
+            reference.get_parameter(n).mul_(m)
+    torch.testing.assert_close(out, reference(x))
