@@ -7,7 +7,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from modbench.masking.trainer import LossFn, SampleFn
+from modbench.masking.trainer import Batch, LossFn, SampleFn
 
 
 @dataclass(frozen=True)
@@ -18,6 +18,22 @@ class TrainConfig:
     lr: float = 1e-3
     batch_size: int = 128
     grad_clip: float = 1.0
+
+
+def weight_step(
+    model: nn.Module,
+    optimiser: torch.optim.Optimizer,
+    loss_fn: LossFn,
+    batch: Batch,
+    grad_clip: float,
+) -> torch.Tensor:
+    """One plain training update; returns the (detached) loss."""
+    optimiser.zero_grad(set_to_none=True)
+    loss = loss_fn(model, batch)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    optimiser.step()
+    return loss.detach()
 
 
 def train_weights(
@@ -33,12 +49,9 @@ def train_weights(
     optimiser = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     recent: list[float] = []
     for step in range(cfg.steps):
-        optimiser.zero_grad(set_to_none=True)
-        loss = loss_fn(model, sample_batch(cfg.batch_size, generator))
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        optimiser.step()
-        recent = (recent + [loss.item()])[-100:]
+        loss = weight_step(model, optimiser, loss_fn, sample_batch(cfg.batch_size, generator), cfg.grad_clip)
+        if step >= cfg.steps - 100:
+            recent.append(loss.item())
         if on_step is not None:
             on_step(step)
     model.eval()

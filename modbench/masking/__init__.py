@@ -7,6 +7,8 @@ from modbench.masking.trainer import (
     MaskConfig,
     MaskFilter,
     binarize,
+    init_logits,
+    mask_step,
     train_mask,
 )
 
@@ -18,6 +20,8 @@ __all__ = [
     "MaskSet",
     "binarize",
     "deterministic_mask",
+    "init_logits",
+    "mask_step",
     "sample_hard_mask",
     "train_mask",
 ]

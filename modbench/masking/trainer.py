@@ -96,6 +96,38 @@ class FrozenModel:
         return self.forward_fn(masks)
 
 
+def init_logits(frozen: FrozenModel, cfg: MaskConfig) -> dict[str, torch.Tensor]:
+    """One logit per masked weight, all at `cfg.init` (2.0: keep-probability σ(2) ≈ 0.88)."""
+    return {
+        n: torch.full_like(frozen.params[n], cfg.init, requires_grad=True) for n in frozen.masked
+    }
+
+
+def mask_step(
+    frozen: FrozenModel,
+    logits: dict[str, torch.Tensor],
+    optimiser: torch.optim.Optimizer,
+    loss_fn: LossFn,
+    batch: Batch,
+    cfg: MaskConfig,
+    generator: torch.Generator,
+) -> None:
+    """One update: k mask samples, one per chunk of the batch; loss = task loss +
+    (β / batch) · Σ logits; clip the logits' gradient norm; Adam step."""
+    optimiser.zero_grad(set_to_none=True)
+    chunk = len(batch[0]) // cfg.n_samples
+    for k in range(cfg.n_samples):
+        masks = {n: sample_hard_mask(l, generator, cfg.tau) for n, l in logits.items()}
+        part = tuple(t[k * chunk : (k + 1) * chunk] for t in batch)
+        # mean over chunks == mean over the whole batch
+        (loss_fn(frozen.forward_fn(masks), part) / cfg.n_samples).backward()
+    params = list(logits.values())
+    regulariser = (cfg.beta / cfg.batch_size) * sum(l.sum() for l in params)
+    regulariser.backward()
+    torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+    optimiser.step()
+
+
 def train_mask(
     frozen: FrozenModel,
     loss_fn: LossFn,
@@ -104,26 +136,13 @@ def train_mask(
     generator: torch.Generator,
     on_step: Callable[[int], None] | None = None,
 ) -> dict[str, torch.Tensor]:
-    """Train one stage's logits; returns them (detached). The caller puts the module in the
-    mode the method needs (eval: dropout off, BatchNorm on running statistics)."""
-    logits = {
-        n: torch.full_like(frozen.params[n], cfg.init, requires_grad=True) for n in frozen.masked
-    }
-    params = list(logits.values())
-    optimiser = torch.optim.Adam(params, lr=cfg.lr)
-    chunk = cfg.batch_size // cfg.n_samples
+    """Train one stage's logits from scratch; returns them (detached). The caller puts the
+    module in the mode the method needs (eval: dropout off, BatchNorm on running statistics)."""
+    logits = init_logits(frozen, cfg)
+    optimiser = torch.optim.Adam(logits.values(), lr=cfg.lr)
     for step in range(cfg.steps):
-        optimiser.zero_grad(set_to_none=True)
         batch = sample_batch(cfg.batch_size, generator)
-        for k in range(cfg.n_samples):
-            masks = {n: sample_hard_mask(l, generator, cfg.tau) for n, l in logits.items()}
-            part = tuple(t[k * chunk : (k + 1) * chunk] for t in batch)
-            # mean over chunks == mean over the whole batch
-            (loss_fn(frozen.forward_fn(masks), part) / cfg.n_samples).backward()
-        regulariser = (cfg.beta / cfg.batch_size) * sum(l.sum() for l in params)
-        regulariser.backward()
-        torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
-        optimiser.step()
+        mask_step(frozen, logits, optimiser, loss_fn, batch, cfg, generator)
         if on_step is not None:
             on_step(step)
     return {n: l.detach() for n, l in logits.items()}

@@ -1,0 +1,52 @@
+"""Step timings: plain training step, mask-training step and mask noise alone.
+
+Run: pytest benchmarks --benchmark-only --benchmark-json=bench.json
+     python benchmarks/ratios.py bench.json
+Not part of the test suite (timings are measured, never asserted).
+"""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from modbench.archs import ARCHS, build_model
+from modbench.masking import FrozenModel, MaskConfig, init_logits, mask_step, sample_hard_mask
+from modbench.tasks import TASKS
+from modbench.training import weight_step
+
+TASK = TASKS.get("addmul")()
+CASES = [
+    (arch, size, kind)
+    for arch in ("fnn", "lstm")
+    for size in ("quick", "paper")
+    for kind in ("plain", "mask", "mask_k1", "noise")
+    if kind != "mask_k1" or arch == "fnn"
+]
+
+
+def _setup(arch: str, size: str):
+    spec = ARCHS.get(arch)
+    model = build_model(spec, TASK.contract, spec.sizes[size], init_seed=0)
+    budget = TASK.budget("paper", arch)
+    batch = TASK.sample(None, budget.mask.batch_size, torch.Generator().manual_seed(0))
+    return model, budget, batch
+
+
+@pytest.mark.parametrize("arch, size, kind", CASES, ids=["-".join(c) for c in CASES])
+def test_step(benchmark, arch, size, kind):
+    model, budget, batch = _setup(arch, size)
+    loss = lambda fn, b: TASK.loss(fn, b, None)  # noqa: E731
+    generator = torch.Generator().manual_seed(1)
+    if kind == "plain":
+        optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
+        benchmark(weight_step, model, optimiser, loss, batch, 1.0)
+        return
+    cfg = budget.mask if kind != "mask_k1" else MaskConfig(batch_size=budget.mask.batch_size, n_samples=1)
+    frozen = FrozenModel(model.eval(), budget.mask_filter.select(model))
+    logits = init_logits(frozen, cfg)
+    if kind == "noise":
+        # the k·N random numbers and their elementwise work alone
+        benchmark(lambda: [sample_hard_mask(l, generator) for _ in range(cfg.n_samples) for l in logits.values()])
+        return
+    optimiser = torch.optim.Adam(logits.values(), lr=cfg.lr)
+    benchmark(mask_step, frozen, logits, optimiser, loss, batch, cfg, generator)
