@@ -135,3 +135,13 @@ def test_parse_seeds():
     assert parse_seeds("3") == [3]
     with pytest.raises(ModbenchError):
         parse_seeds("1,1")
+
+
+def test_arch_that_does_not_fit_the_task(capsys, tmp_path, monkeypatch):
+    from modbench.archs import ARCHS, ArchSpec
+
+    seq_only = ArchSpec(name="seq_only", description="", factories={"sequence": lambda c: None})
+    monkeypatch.setitem(ARCHS._entries, "seq_only", seq_only)
+    code, _, err = run_cli(capsys, "run", "--arch", "seq_only", "--task", "addmul",
+                           "--tier", "smoke", "--out", str(tmp_path), "--quiet")
+    assert code == 2 and "does not fit task 'addmul'" in err and err.count("\n") == 1
