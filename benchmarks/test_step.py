@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from modbench.archs import ARCHS, build_model
-from modbench.masking import FrozenModel, MaskConfig, init_logits, mask_step, sample_hard_mask
+from modbench.masking import FrozenModel, LogisticNoise, MaskConfig, init_logits, mask_step
 from modbench.tasks import TASKS
 from modbench.training import weight_step
 
@@ -36,7 +36,7 @@ def _setup(arch: str, size: str):
 def test_step(benchmark, arch, size, kind):
     model, budget, batch = _setup(arch, size)
     loss = lambda fn, b: TASK.loss(fn, b, None)  # noqa: E731
-    generator = torch.Generator().manual_seed(1)
+    noise = LogisticNoise(1)
     if kind == "plain":
         optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
         benchmark(weight_step, model, optimiser, loss, batch, 1.0)
@@ -45,8 +45,8 @@ def test_step(benchmark, arch, size, kind):
     frozen = FrozenModel(model.eval(), budget.mask_filter.select(model))
     logits = init_logits(frozen, cfg)
     if kind == "noise":
-        # the k·N random numbers and their elementwise work alone
-        benchmark(lambda: [sample_hard_mask(l, generator) for _ in range(cfg.n_samples) for l in logits.values()])
+        # the k·N random numbers alone
+        benchmark(lambda: [noise.sample((cfg.n_samples, *l.shape)) for l in logits.values()])
         return
     optimiser = torch.optim.Adam(logits.values(), lr=cfg.lr)
-    benchmark(mask_step, frozen, logits, optimiser, loss, batch, cfg, generator)
+    benchmark(mask_step, frozen, logits, optimiser, loss, batch, cfg, noise)

@@ -185,7 +185,7 @@ def run_one(
             lambda fn, batch, sub=sub: task.loss(fn, batch, sub),
             lambda n, g, sub=sub: task.sample(sub, n, g),
             budget.mask,
-            _generator(seeds["mask"][stage]),
+            seeds["mask"][stage],
             tick(f"mask:{stage}"),
         )
         stages[stage] = binarize(logits)

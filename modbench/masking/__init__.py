@@ -1,5 +1,10 @@
 """The reference mask method: Gumbel-sigmoid sampling, mask sets, and the mask trainer."""
-from modbench.masking.gumbel import deterministic_mask, sample_hard_mask
+from modbench.masking.gumbel import (
+    LogisticNoise,
+    deterministic_mask,
+    masked_weight,
+    sample_hard_mask,
+)
 from modbench.masking.maskset import MaskSet
 from modbench.masking.trainer import (
     TRAINER_VERSION,
@@ -13,6 +18,7 @@ from modbench.masking.trainer import (
 )
 
 __all__ = [
+    "LogisticNoise",
     "TRAINER_VERSION",
     "FrozenModel",
     "MaskConfig",
@@ -22,6 +28,7 @@ __all__ = [
     "deterministic_mask",
     "init_logits",
     "mask_step",
+    "masked_weight",
     "sample_hard_mask",
     "train_mask",
 ]

@@ -15,7 +15,7 @@ from torch import nn
 from torch.func import functional_call
 
 from modbench.errors import ModbenchError
-from modbench.masking.gumbel import deterministic_mask, sample_hard_mask
+from modbench.masking.gumbel import LogisticNoise, deterministic_mask, masked_weight
 from modbench.masking.maskset import MaskSet
 
 # Bump on any change that can move a score (sampling, loss, optimiser, step count rule).
@@ -81,19 +81,18 @@ class FrozenModel:
             raise ModbenchError(f"cannot mask {unknown}: not parameters of the model")
         self.masked = list(masked)
 
-    def forward_fn(self, masks: dict[str, torch.Tensor] | None) -> ForwardFn:
-        """A function x -> model(x) with W ⊙ masks[W] for every masked tensor given."""
-        tensors: dict[str, torch.Tensor] = {**self.params, **self.buffers}
-        for name, mask in (masks or {}).items():
-            tensors[name] = self.params[name] * mask
+    def forward_fn(self, weights: dict[str, torch.Tensor] | None) -> ForwardFn:
+        """A function x -> model(x) with the given tensors in place of the parameters."""
+        tensors: dict[str, torch.Tensor] = {**self.params, **self.buffers, **(weights or {})}
         return lambda *args: functional_call(self.module, tensors, args)
 
     def forward_with(self, mask_set: MaskSet | None) -> ForwardFn:
         """Deterministic evaluation with a binary mask set (None: the unmasked network)."""
-        masks = None
-        if mask_set is not None:
-            masks = {n: m.to(self.params[n].dtype) for n, m in mask_set.masks.items()}
-        return self.forward_fn(masks)
+        if mask_set is None:
+            return self.forward_fn(None)
+        return self.forward_fn(
+            {n: torch.where(m, self.params[n], 0.0) for n, m in mask_set.masks.items()}
+        )
 
 
 def init_logits(frozen: FrozenModel, cfg: MaskConfig) -> dict[str, torch.Tensor]:
@@ -110,21 +109,25 @@ def mask_step(
     loss_fn: LossFn,
     batch: Batch,
     cfg: MaskConfig,
-    generator: torch.Generator,
+    noise: LogisticNoise,
 ) -> None:
     """One update: k mask samples, one per chunk of the batch; loss = task loss +
     (β / batch) · Σ logits; clip the logits' gradient norm; Adam step."""
     optimiser.zero_grad(set_to_none=True)
-    chunk = len(batch[0]) // cfg.n_samples
-    for k in range(cfg.n_samples):
-        masks = {n: sample_hard_mask(l, generator, cfg.tau) for n, l in logits.items()}
-        part = tuple(t[k * chunk : (k + 1) * chunk] for t in batch)
+    k = cfg.n_samples
+    chunk = len(batch[0]) // k
+    draws = {n: noise.sample((k, *l.shape)) for n, l in logits.items()}  # [k, *shape] each
+    for i in range(k):
+        weights = {
+            n: masked_weight(l, frozen.params[n], draws[n][i], cfg.tau) for n, l in logits.items()
+        }
+        part = tuple(t[i * chunk : (i + 1) * chunk] for t in batch)
         # mean over chunks == mean over the whole batch
-        (loss_fn(frozen.forward_fn(masks), part) / cfg.n_samples).backward()
-    params = list(logits.values())
-    regulariser = (cfg.beta / cfg.batch_size) * sum(l.sum() for l in params)
-    regulariser.backward()
-    torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+        (loss_fn(frozen.forward_fn(weights), part) / k).backward()
+    # The regulariser (β / batch) · Σ logits has the constant gradient β / batch.
+    for l in logits.values():
+        l.grad.add_(cfg.beta / cfg.batch_size)
+    torch.nn.utils.clip_grad_norm_(list(logits.values()), cfg.grad_clip)
     optimiser.step()
 
 
@@ -133,16 +136,19 @@ def train_mask(
     loss_fn: LossFn,
     sample_batch: SampleFn,
     cfg: MaskConfig,
-    generator: torch.Generator,
+    seed: int,
     on_step: Callable[[int], None] | None = None,
 ) -> dict[str, torch.Tensor]:
-    """Train one stage's logits from scratch; returns them (detached). The caller puts the
-    module in the mode the method needs (eval: dropout off, BatchNorm on running statistics)."""
+    """Train one stage's logits from scratch; returns them (detached). `seed` drives both the
+    batch order and the mask noise. The caller puts the module in the mode the method needs
+    (eval: dropout off, BatchNorm on running statistics)."""
+    data_generator = torch.Generator().manual_seed(seed)
+    noise = LogisticNoise(seed)
     logits = init_logits(frozen, cfg)
     optimiser = torch.optim.Adam(logits.values(), lr=cfg.lr)
     for step in range(cfg.steps):
-        batch = sample_batch(cfg.batch_size, generator)
-        mask_step(frozen, logits, optimiser, loss_fn, batch, cfg, generator)
+        batch = sample_batch(cfg.batch_size, data_generator)
+        mask_step(frozen, logits, optimiser, loss_fn, batch, cfg, noise)
         if on_step is not None:
             on_step(step)
     return {n: l.detach() for n, l in logits.items()}
