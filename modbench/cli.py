@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from pathlib import Path
@@ -10,7 +11,8 @@ from typing import Sequence
 from modbench.errors import ModbenchError
 
 EXAMPLES = {
-    "run": "example:\n  modbench run --arch fnn --task addmul --tier quick --seeds 0-4 --out runs",
+    "run": "examples:\n  modbench run --arch fnn --task addmul --tier quick --seeds 0-4 --out runs\n"
+           "  modbench run --arch lstm --task double_add --seeds 0-2 --set mask.beta=2e-4 --out beta2e-4",
     "ls": "examples:\n  modbench ls tasks\n  modbench ls archs",
     "validate": "example:\n  modbench validate runs/addmul/fnn/quick/seed0/result.json",
 }
@@ -32,6 +34,22 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
+def parse_overrides(items: Sequence[str]) -> tuple[tuple[str, object], ...]:
+    """["mask.beta=2e-4", "arch_size.hidden=[800,800]"] -> (("mask.beta", 0.0002), ...).
+    Values are read as JSON where they parse, else kept as strings."""
+    parsed = []
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise ModbenchError(f"malformed --set {item!r}; write KEY=VALUE, e.g. --set mask.beta=2e-4")
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = text
+        parsed.append((key.strip(), value))
+    return tuple(parsed)
+
+
 def _writable(out: Path) -> Path:
     probe = out / ".modbench-write-test"
     try:
@@ -48,7 +66,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     seeds = parse_seeds(args.seeds)
     out = _writable(Path(args.out))
-    return run_grid([args.arch], [args.task], args.tier, seeds, out, show_progress=not args.quiet)
+    overrides = parse_overrides(args.set)
+    return run_grid([args.arch], [args.task], args.tier, seeds, out, overrides,
+                    show_progress=not args.quiet)
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
@@ -97,6 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--tier", default="quick", help="smoke, quick (default) or paper")
     run.add_argument("--seeds", default="0", help="e.g. 0-4, 0,2,5 or 3 (default 0)")
     run.add_argument("--out", default="runs", help="results folder (default ./runs)")
+    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                     help="override the tier's configuration, e.g. mask.beta=2e-4, train.steps=1000, "
+                          "mask_filter.mask_biases=true, arch_size.hidden=[800,800] (repeatable)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(func=cmd_run)
 

@@ -14,7 +14,7 @@ import traceback
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -38,6 +38,8 @@ class RunSpec:
     task: str
     tier: str
     seed: int
+    # Dotted overrides of the tier's configuration, e.g. (("mask.beta", 2e-4),).
+    overrides: tuple[tuple[str, Any], ...] = ()
 
     def folder(self, out: Path) -> Path:
         return out / self.task / self.arch / self.tier / f"seed{self.seed}"
@@ -87,12 +89,15 @@ def prepare(spec: RunSpec) -> Prepared:
         )
     task = task_cls()
     budget = task.budget(spec.tier, spec.arch)
+    if budget.arch_size is None:  # the architecture's own size for this tier
+        budget = dataclasses.replace(budget, arch_size=dict(arch.sizes.get(spec.tier, {})))
+    budget = apply_overrides(budget, spec.overrides)
     config = {
         "trainer_version": TRAINER_VERSION,
         "train": dataclasses.asdict(budget.train),
         "mask": dataclasses.asdict(budget.mask),
         "mask_filter": dataclasses.asdict(budget.mask_filter),
-        "arch_size": dict(arch.sizes.get(spec.tier, {})),
+        "arch_size": dict(budget.arch_size),
     }
     identity = {
         "arch": spec.arch,
@@ -105,6 +110,29 @@ def prepare(spec: RunSpec) -> Prepared:
     }
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True, default=list).encode())
     return Prepared(spec, task, arch, budget, config, digest.hexdigest())
+
+
+def apply_overrides(budget: TierBudget, overrides: tuple[tuple[str, Any], ...]) -> TierBudget:
+    """Replace fields of the tier budget: "train.steps", "mask.beta", "mask_filter.mask_biases",
+    "arch_size.hidden" (a list becomes a tuple)."""
+    for key, value in overrides:
+        section, _, name = key.partition(".")
+        if section == "arch_size" and name:
+            size = dict(budget.arch_size or {})
+            size[name] = tuple(value) if isinstance(value, list) else value
+            budget = dataclasses.replace(budget, arch_size=size)
+            continue
+        part = getattr(budget, section, None) if section in ("train", "mask", "mask_filter") else None
+        fields = {f.name for f in dataclasses.fields(part)} if part is not None else set()
+        if name not in fields:
+            known = [f"{s}.{f.name}" for s in ("train", "mask", "mask_filter")
+                     for f in dataclasses.fields(getattr(budget, s))]
+            raise ModbenchError(
+                f"cannot override {key!r}; known keys: {', '.join(known)}, arch_size.<factory argument>"
+            )
+        value = tuple(value) if isinstance(value, list) else value
+        budget = dataclasses.replace(budget, **{section: dataclasses.replace(part, **{name: value})})
+    return budget
 
 
 def _skeleton(run: Prepared) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 from itertools import product
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from tqdm import tqdm
 
@@ -18,11 +18,12 @@ def run_grid(
     tier: str,
     seeds: Sequence[int],
     out: Path,
+    overrides: tuple[tuple[str, Any], ...] = (),
     show_progress: bool = True,
 ) -> int:
     """Run every (arch, task, seed); print a table per (arch, task). Returns the exit status:
     0 if every run finished, 1 if any failed (the others still ran)."""
-    prepared = [prepare(RunSpec(a, t, tier, s)) for a, t, s in product(archs, tasks, seeds)]
+    prepared = [prepare(RunSpec(a, t, tier, s, overrides)) for a, t, s in product(archs, tasks, seeds)]
     failed = 0
     for arch, task in product(archs, tasks):
         group = [p for p in prepared if p.spec.arch == arch and p.spec.task == task]

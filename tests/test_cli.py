@@ -145,3 +145,22 @@ def test_arch_that_does_not_fit_the_task(capsys, tmp_path, monkeypatch):
     code, _, err = run_cli(capsys, "run", "--arch", "seq_only", "--task", "addmul",
                            "--tier", "smoke", "--out", str(tmp_path), "--quiet")
     assert code == 2 and "does not fit task 'addmul'" in err and err.count("\n") == 1
+
+
+def test_set_overrides_reach_the_result(tmp_path):
+    assert main(["run", "--arch", "fnn", "--task", "addmul", "--tier", "smoke", "--seeds", "0",
+                 "--set", "mask.beta=0.003", "--set", "arch_size.hidden=[8,8]",
+                 "--set", "mask_filter.mask_biases=true", "--out", str(tmp_path), "--quiet"]) == 0
+    result = results.load(tmp_path / "addmul/fnn/smoke/seed0/result.json")
+    assert result["config"]["mask"]["beta"] == 0.003
+    assert result["config"]["arch_size"] == {"hidden": [8, 8]}
+    assert any(name.endswith("bias") for name in result["layers"])
+    assert result["architecture"]["n_params"] == 42 * 8 + 8 + 8 * 8 + 8 + 8 * 20 + 20
+
+
+@pytest.mark.parametrize("item, message", [("mask.betta=1", "cannot override 'mask.betta'"),
+                                           ("nokey", "malformed --set")])
+def test_bad_overrides(capsys, tmp_path, item, message):
+    code, _, err = run_cli(capsys, "run", "--arch", "fnn", "--task", "addmul", "--tier", "smoke",
+                           "--set", item, "--out", str(tmp_path), "--quiet")
+    assert code == 2 and message in err and err.count("\n") == 1

@@ -30,6 +30,8 @@ class TierBudget:
     train: TrainConfig
     mask: MaskConfig
     mask_filter: MaskFilter
+    # Factory kwargs that replace the architecture's own size for this tier (None: keep it).
+    arch_size: dict | None = None
 
 
 class Task(ABC):
