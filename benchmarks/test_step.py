@@ -12,6 +12,7 @@ import torch
 from modbench.archs import ARCHS, build_model
 from modbench.masking import FrozenModel, LogisticNoise, MaskConfig, init_logits, mask_step
 from modbench.tasks import TASKS
+from modbench.optim import adam
 from modbench.training import weight_step
 
 TASK = TASKS.get("addmul")()
@@ -38,7 +39,7 @@ def test_step(benchmark, arch, size, kind):
     loss = lambda fn, b: TASK.loss(fn, b, None)  # noqa: E731
     noise = LogisticNoise(1)
     if kind == "plain":
-        optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
+        optimiser = adam(model.parameters(), 1e-3)
         benchmark(weight_step, model, optimiser, loss, batch, 1.0)
         return
     cfg = budget.mask if kind != "mask_k1" else MaskConfig(batch_size=budget.mask.batch_size, n_samples=1)
@@ -48,5 +49,5 @@ def test_step(benchmark, arch, size, kind):
         # the k·N random numbers alone
         benchmark(lambda: [noise.sample((cfg.n_samples, *l.shape)) for l in logits.values()])
         return
-    optimiser = torch.optim.Adam(logits.values(), lr=cfg.lr)
+    optimiser = adam(logits.values(), cfg.lr)
     benchmark(mask_step, frozen, logits, optimiser, loss, batch, cfg, noise)

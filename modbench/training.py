@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from modbench.masking.trainer import Batch, LossFn, SampleFn
+from modbench.optim import adam
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ def train_weights(
 ) -> float:
     """Train `model` in place; returns the mean loss over the last 100 steps."""
     model.train()
-    optimiser = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    optimiser = adam(model.parameters(), cfg.lr)
     recent: list[float] = []
     for step in range(cfg.steps):
         loss = weight_step(model, optimiser, loss_fn, sample_batch(cfg.batch_size, generator), cfg.grad_clip)

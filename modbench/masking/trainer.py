@@ -17,6 +17,7 @@ from torch.func import functional_call
 from modbench.errors import ModbenchError
 from modbench.masking.gumbel import LogisticNoise, deterministic_mask, masked_weight
 from modbench.masking.maskset import MaskSet
+from modbench.optim import adam
 
 # Bump on any change that can move a score (sampling, loss, optimiser, step count rule).
 TRAINER_VERSION = 1
@@ -145,7 +146,7 @@ def train_mask(
     data_generator = torch.Generator().manual_seed(seed)
     noise = LogisticNoise(seed)
     logits = init_logits(frozen, cfg)
-    optimiser = torch.optim.Adam(logits.values(), lr=cfg.lr)
+    optimiser = adam(logits.values(), cfg.lr)
     for step in range(cfg.steps):
         batch = sample_batch(cfg.batch_size, data_generator)
         mask_step(frozen, logits, optimiser, loss_fn, batch, cfg, noise)
