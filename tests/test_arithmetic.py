@@ -66,20 +66,37 @@ def test_fingerprint_sees_dtype_and_shape():
 
 
 def test_double_add_runs_once_per_pair_with_the_other_pair_zeroed():
-    calls = []
+    seen = []
 
     def spy(x):
-        calls.append(x.clone())
+        seen.append(x.clone())
         return torch.zeros(len(x), 40)
 
     x, _ = DOUBLE.encode(DOUBLE._tensors["valid"][:8])
     out = DOUBLE.logits(spy, x, None)
-    assert out.shape == (8, 4, 10) and len(calls) == 2
-    assert (calls[0][:, 40:] == 0).all() and torch.equal(calls[0][:, :40], x[:, :40])
-    assert (calls[1][:, :40] == 0).all() and torch.equal(calls[1][:, 40:], x[:, 40:])
-    calls.clear()
+    assert out.shape == (8, 4, 10)
+    rows = torch.cat(seen)
+    assert len(rows) == 16  # every problem once per pair
+    first, second = rows[:8], rows[8:]
+    assert (first[:, 40:] == 0).all() and torch.equal(first[:, :40], x[:, :40])
+    assert (second[:, :40] == 0).all() and torch.equal(second[:, 40:], x[:, 40:])
+    seen.clear()
     DOUBLE.logits(spy, x, "pair2")
-    assert len(calls) == 1 and (calls[0][:, :40] == 0).all()
+    assert len(torch.cat(seen)) == 8 and (torch.cat(seen)[:, :40] == 0).all()
+
+
+def test_double_add_reads_each_pairs_heads_from_its_own_run():
+    def forward(x):  # head h of the run answers 10·(which pair is present) + h
+        present = (x[:, 40:].sum(1) > 0).long()  # 0: pair 1's run, 1: pair 2's run
+        logits = torch.zeros(len(x), 4, 10)
+        for h in range(4):
+            logits[torch.arange(len(x)), h, (present * 5 + h) % 10] = 1
+        return logits.flatten(1)
+
+    x, _ = DOUBLE.encode(DOUBLE._tensors["valid"][:4])
+    pred = DOUBLE.logits(forward, x, None).argmax(-1)
+    # pair 1's heads 0,1 from the pair-1 run (0+0, 0+1); pair 2's heads 2,3 from the pair-2 run
+    assert pred.tolist() == [[0, 1, 7, 8]] * 4
 
 
 def test_accuracy_of_an_oracle_is_one_and_chance_is_the_best_constant():

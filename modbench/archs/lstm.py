@@ -59,7 +59,7 @@ ARCHS.register(
         factories={"vector": VectorLSTM},
         sizes={
             "smoke": {"hidden": 16},
-            "quick": {"hidden": 128},
+            "quick": {"hidden": 256},
             "paper": {"hidden": 256},
         },
         reference="Csordás et al. 2021, §4.1",
