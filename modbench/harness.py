@@ -247,27 +247,36 @@ def run_one(
     return result, stages
 
 
+def finished_result(run: Prepared, out: Path) -> dict | None:
+    """The finished result of this very run under `out`, if there is one.
+
+    A corrupted or failed result counts as unfinished (the run is redone). A finished result
+    from another configuration is refused rather than overwritten: nothing is lost.
+    """
+    path = run.spec.folder(out) / RESULT_FILE
+    if not path.exists():
+        return None
+    try:
+        old = results.load(path)
+    except ModbenchError:
+        return None
+    if old["status"] != "ok":
+        return None
+    if old["run_id"] != run.run_id:
+        raise ModbenchError(
+            f"{path} holds a finished run with another configuration; "
+            "choose another --out folder or delete it"
+        )
+    return old
+
+
 def run_and_save(run: Prepared, out: Path, progress=None) -> dict:
-    """Run one spec into its folder unless a finished result with the same run id is there.
+    """Run into `run.spec.folder(out)` and write the result atomically (masks first).
 
     A failure is written as a result with status "failed" and the error; it is returned, not
-    raised, so a grid goes on. A finished result from a different configuration is refused.
+    raised, so a grid goes on. Callers skip runs that `finished_result` finds.
     """
     folder = run.spec.folder(out)
-    existing = folder / RESULT_FILE
-    if existing.exists():
-        try:
-            old = results.load(existing)
-        except ModbenchError:
-            old = None  # corrupted: rerun and replace it
-        if old is not None and old["status"] == "ok":
-            if old["run_id"] == run.run_id:
-                old["_skipped"] = True
-                return old
-            raise ModbenchError(
-                f"{existing} holds a finished run with another configuration; "
-                "choose another --out folder or delete it"
-            )
     started = time.perf_counter()
     try:
         result, stages = run_one(run, progress)
@@ -282,5 +291,5 @@ def run_and_save(run: Prepared, out: Path, progress=None) -> dict:
         last = traceback.extract_tb(err.__traceback__)[-1]
         result["error"] = f"{type(err).__name__}: {err} (at {Path(last.filename).name}:{last.lineno})"
     result["wall_time_s"]["total"] = time.perf_counter() - started
-    results.write(existing, result)
+    results.write(folder / RESULT_FILE, result)
     return result

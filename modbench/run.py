@@ -9,7 +9,7 @@ from typing import Any, Sequence
 from tqdm import tqdm
 
 from modbench import report
-from modbench.harness import RunSpec, prepare, run_and_save
+from modbench.harness import RunSpec, finished_result, prepare, run_and_save
 
 
 def run_grid(
@@ -24,22 +24,27 @@ def run_grid(
     """Run every (arch, task, seed); print a table per (arch, task). Returns the exit status:
     0 if every run finished, 1 if any failed (the others still ran)."""
     prepared = [prepare(RunSpec(a, t, tier, s, overrides)) for a, t, s in product(archs, tasks, seeds)]
+    # (run, its finished result or None); a conflicting old result is refused before any work
+    runs = [(run, finished_result(run, out)) for run in prepared]
     failed = 0
     for arch, task in product(archs, tasks):
-        group = [p for p in prepared if p.spec.arch == arch and p.spec.task == task]
+        group = [(r, old) for r, old in runs if r.spec.arch == arch and r.spec.task == task]
         finished = []
-        for run in group:
+        for run, result in group:
             label = f"{task}/{arch}/{tier} seed {run.spec.seed}"
-            bar = tqdm(total=run.total_steps, desc=label, disable=not show_progress,
-                       file=sys.stderr, unit="step", leave=False)
-            result = run_and_save(run, out, lambda phase, n: (bar.set_postfix_str(phase, refresh=False), bar.update(n)))
-            bar.close()
-            status = "skipped (already finished)" if result.pop("_skipped", False) else result["status"]
+            if result is not None:
+                status = "skipped (already finished)"
+            else:
+                with tqdm(total=run.total_steps, desc=label, disable=not show_progress,
+                          file=sys.stderr, unit="step", leave=False) as bar:
+                    result = run_and_save(run, out, lambda phase, n: (
+                        bar.set_postfix_str(phase, refresh=False), bar.update(n)))
+                status = result["status"]
             print(f"{label}: {status}" + (f" — {result['error']}" if result["status"] == "failed" else ""),
                   file=sys.stderr)
             failed += result["status"] != "ok"
             finished.append(result)
-        print(f"\n{task} / {arch} / {tier}, seeds {', '.join(str(p.spec.seed) for p in group)}")
+        print(f"\n{task} / {arch} / {tier}, seeds {', '.join(str(r.spec.seed) for r, _ in group)}")
         print(report.accuracy_table(finished))
         print()
         print(report.score_table(finished))

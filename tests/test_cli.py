@@ -164,3 +164,13 @@ def test_bad_overrides(capsys, tmp_path, item, message):
     code, _, err = run_cli(capsys, "run", "--arch", "fnn", "--task", "addmul", "--tier", "smoke",
                            "--set", item, "--out", str(tmp_path), "--quiet")
     assert code == 2 and message in err and err.count("\n") == 1
+
+
+def test_a_finished_run_with_another_configuration_is_never_overwritten(capsys, smoke_runs):
+    _, out = smoke_runs
+    path = out / "double_add" / "fnn" / "smoke" / "seed0" / "result.json"
+    before = path.read_bytes()
+    code, _, err = run_cli(capsys, "run", "--arch", "fnn", "--task", "double_add", "--tier", "smoke",
+                           "--seeds", "0", "--set", "mask.beta=0.5", "--out", str(out), "--quiet")
+    assert code == 2 and "another configuration" in err
+    assert path.read_bytes() == before
