@@ -1,6 +1,7 @@
 """Where a result came from: modbench version, the git commit of its source, the environment."""
 from __future__ import annotations
 
+import functools
 import platform
 import subprocess
 from importlib import metadata
@@ -28,9 +29,11 @@ def _git(*args: str) -> str | None:
     return out.stdout.strip() if out.returncode == 0 else None
 
 
+@functools.cache
 def source_info() -> dict:
     """The commit of the modbench source tree (not of the working directory), and whether the
-    package's files differ from it."""
+    package's files differ from it. Read once per process: the code that runs is the code that
+    was imported, even if the checkout moves on meanwhile."""
     commit = _git("rev-parse", "HEAD")
     dirty = None
     if commit is not None:
