@@ -52,3 +52,25 @@ def test_arch_that_does_not_fit_the_task_is_refused():
 def test_unknown_arch_suggests_the_closest_name():
     with pytest.raises(ModbenchError, match="did you mean 'fnn'"):
         ARCHS.get("fnm")
+
+
+@pytest.mark.parametrize("arch", ARCHS.names())
+def test_functional_masking_matches_in_place_masking(arch):
+    """Guards pytorch#90500 (nn.LSTM read stale flat weights under functional_call)."""
+    import copy
+
+    from modbench.masking import FrozenModel, MaskSet
+
+    spec, contract = ARCHS.get(arch), TASKS.get("addmul").contract
+    model = build_model(spec, contract, spec.sizes["smoke"], init_seed=0).eval()
+    masked = MaskFilter().select(model)
+    g = torch.Generator().manual_seed(0)
+    masks = {n: torch.rand(model.get_parameter(n).shape, generator=g) > 0.5 for n in masked}
+    x = torch.rand(5, contract.n_in, generator=g)
+    reference = copy.deepcopy(model)
+    with torch.no_grad():
+        for n, m in masks.items():
+            reference.get_parameter(n).mul_(m)
+    out = FrozenModel(model, masked).forward_with(MaskSet(masks))(x)
+    torch.testing.assert_close(out, reference(x))
+    assert not torch.allclose(out, model(x))  # the masks did change the output
