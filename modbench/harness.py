@@ -7,6 +7,7 @@ outer layer: paths, resume, atomic writes, failures recorded and the grid going 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import time
@@ -78,6 +79,13 @@ class Prepared:
         return self.budget.train.steps + self.budget.mask.steps * n_stages
 
 
+@functools.lru_cache(maxsize=None)
+def _task(name: str) -> Task:
+    """One instance per task and process: its data depend on its name and version alone, so
+    every seed of a grid can share them (1M problems each for the arithmetic tasks)."""
+    return TASKS.get(name)()
+
+
 def prepare(spec: RunSpec) -> Prepared:
     """Look up the task and architecture, check they fit, resolve the configuration."""
     arch = ARCHS.get(spec.arch)
@@ -87,7 +95,7 @@ def prepare(spec: RunSpec) -> Prepared:
             f"architecture {spec.arch!r} does not fit task {spec.task!r} ({task_cls.contract.kind} "
             f"I/O); it supports {sorted(arch.factories)}; see `modbench ls archs`"
         )
-    task = task_cls()
+    task = _task(spec.task)
     budget = task.budget(spec.tier, spec.arch)
     if budget.arch_size is None:  # the architecture's own size for this tier
         budget = dataclasses.replace(budget, arch_size=dict(arch.sizes.get(spec.tier, {})))
