@@ -20,3 +20,9 @@ def test_readme_opens_with_exactly_two_setup_commands():
 def test_ci_runs_the_readme_test_command():
     ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
     assert readme_commands()[1] in ci_lines
+
+
+def test_top_level_layout():
+    for folder in ("modbench", "baselines", "submissions", "tests", "leaderboard"):
+        assert (ROOT / folder).is_dir(), folder
+    assert (ROOT / "pyproject.toml").is_file()
