@@ -81,3 +81,17 @@ def sharing(
             }
         )
     return out
+
+
+def output_row_removal(
+    control: MaskSet, split_mask: MaskSet, output_name: str, tokens: Sequence[str]
+) -> dict[str, float | None]:
+    """Per output token (a row of the output projection), the share of the control mask's
+    weights that the split's mask removes: |m_C ∧ ¬m_s|_row / |m_C|_row (paper_spec §3.10,
+    Figure 4b). None for a row the control mask removed entirely."""
+    kept = control.masks[output_name]  # [tokens, hidden]
+    removed = (kept & ~split_mask.masks[output_name]).sum(1)
+    total = kept.sum(1)
+    return {
+        token: (float(r) / float(t) if t else None) for token, r, t in zip(tokens, removed, total)
+    }

@@ -12,9 +12,12 @@ from modbench.errors import ModbenchError
 
 EXAMPLES = {
     "run": "examples:\n  modbench run --arch fnn --task addmul --tier quick --seeds 0-4 --out runs\n"
-           "  modbench run --arch lstm --task double_add --seeds 0-2 --set mask.beta=2e-4 --out beta2e-4",
+           "  modbench run --arch lstm --task double_add --seeds 0-2 --set mask.beta=2e-4 --out beta2e-4\n"
+           "  modbench run --arch transformer_seq2seq --task scan --seeds 0-2 --source dir:SCAN",
     "ls": "examples:\n  modbench ls tasks\n  modbench ls archs",
     "validate": "example:\n  modbench validate runs/addmul/fnn/quick/seed0/result.json",
+    "data": "examples:\n  modbench data export scan --split length --out data/scan\n"
+            "  modbench data export scan --split addprim_jump --out data/scan --source dir:SCAN",
 }
 
 
@@ -68,7 +71,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = _writable(Path(args.out))
     overrides = parse_overrides(args.set)
     return run_grid([args.arch], [args.task], args.tier, seeds, out, overrides,
-                    show_progress=not args.quiet)
+                    show_progress=not args.quiet, source=args.source)
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
@@ -101,6 +104,20 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
+def cmd_data_export(args: argparse.Namespace) -> int:
+    from modbench.data import DATASETS, export_scan
+    from modbench.data.scan_source import check_split, parse_source
+
+    if args.dataset not in DATASETS:
+        raise ModbenchError(f"unknown dataset {args.dataset!r}; known: {', '.join(DATASETS)}")
+    check_split(args.split), parse_source(args.source)  # before --out is created
+    paths = export_scan(args.split, _writable(Path(args.out)), source=args.source)
+    for path in paths:
+        with open(path, "rb") as handle:
+            print(f"{path}\t{sum(1 for _ in handle)} lines")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="modbench", description=__doc__)
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
@@ -120,6 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="override the tier's configuration, e.g. mask.beta=2e-4, train.steps=1000, "
                           "mask_filter.mask_biases=true, arch_size.hidden=[800,800] (repeatable)")
+    run.add_argument("--source", default="generated",
+                     help="where the task's data come from: generated (default), dir:PATH or hub (SCAN)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(func=cmd_run)
 
@@ -130,6 +149,16 @@ def build_parser() -> argparse.ArgumentParser:
     validate = verb("validate", "check result files against the schema")
     validate.add_argument("files", nargs="+", metavar="FILE")
     validate.set_defaults(func=cmd_validate)
+
+    data = verb("data", "export a dataset's splits as files (SCAN: upstream's tasks_*.txt format)")
+    data_verbs = data.add_subparsers(dest="data_verb", required=True, metavar="ACTION")
+    export = data_verbs.add_parser("export", help="write a split's train and test files",
+                                   epilog=EXAMPLES["data"], formatter_class=argparse.RawDescriptionHelpFormatter)
+    export.add_argument("dataset", help="dataset name: scan")
+    export.add_argument("--split", required=True, help="e.g. simple, length, addprim_jump, around_right")
+    export.add_argument("--out", required=True, help="folder for tasks_train_<split>.txt and tasks_test_<split>.txt")
+    export.add_argument("--source", default="generated", help="generated (default), hub or dir:PATH")
+    export.set_defaults(func=cmd_data_export)
     return parser
 
 

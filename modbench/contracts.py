@@ -22,4 +22,34 @@ class VectorIO:
         return self.n_heads * self.n_classes
 
 
-Contract = VectorIO
+@dataclass(frozen=True)
+class SequenceIO:
+    """`forward(src [batch, S], src_len [batch], tgt_in [batch, T])` → logits
+    `[batch, T, tgt_vocab]`.
+
+    Token ids: source 0 is padding (positions ≥ src_len hold it); target ids 0 … tgt_vocab − 1
+    are the output classes with `EOS = 0`; the decoder input starts with `sos = tgt_vocab`, so
+    a decoder embedding needs `tgt_vocab + 1` rows. Positions of `tgt_in` past a sequence's end
+    hold EOS and their outputs are ignored. Causality is the architecture's duty: logits at t
+    may depend on `tgt_in[:, : t + 1]` only.
+
+    Optional incremental decoding (used by the harness when present, else it re-runs forward):
+    `start(src, src_len) -> state` and `step(state, token [batch]) -> (logits [batch, tgt_vocab],
+    state)`, where `state` is any tensors the architecture likes.
+    """
+
+    src_vocab: int
+    tgt_vocab: int
+    max_src_len: int
+    max_tgt_len: int
+    kind: str = "sequence"
+
+    EOS = 0
+    PAD = 0
+
+    @property
+    def sos(self) -> int:
+        return self.tgt_vocab
+
+
+Contract = VectorIO | SequenceIO

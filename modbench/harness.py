@@ -1,8 +1,8 @@
 """One run (architecture × task × seed × tier) end to end, and a resumable grid of runs.
 
-`run_one` is the pure core: train → control mask → one mask per sub-function → evaluate every
-variant → statistics → scores; it returns the result dict and the mask sets. `run_grid` is the
-outer layer: paths, resume, atomic writes, failures recorded and the grid going on.
+`run_one` is the pure core: it runs the task kind's pipeline (`modbench.pipelines`) and returns
+the result dict and the mask sets. `run_and_save` and `run.run_grid` are the outer layer: paths,
+resume, atomic writes, failures recorded and the grid going on.
 """
 from __future__ import annotations
 
@@ -18,16 +18,14 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
-import torch
 
-from modbench import analysis, provenance, results
-from modbench.archs import ARCHS, ArchSpec, build_model, io_parameter_names
+from modbench import provenance, results
+from modbench.archs import ARCHS, ArchSpec
 from modbench.errors import ModbenchError
-from modbench.masking import TRAINER_VERSION, FrozenModel, MaskSet, binarize, train_mask
+from modbench.masking import TRAINER_VERSION, MaskSet
 from modbench.masking.maskset import save_masks
-from modbench.scores import compute_scores
+from modbench.pipelines import PIPELINES
 from modbench.tasks import TASKS, Task, TierBudget
-from modbench.training import train_weights
 
 MASKS_FILE = "masks.safetensors"
 RESULT_FILE = "result.json"
@@ -41,25 +39,31 @@ class RunSpec:
     seed: int
     # Dotted overrides of the tier's configuration, e.g. (("mask.beta", 2e-4),).
     overrides: tuple[tuple[str, Any], ...] = ()
+    # Where the task's data come from: "generated" (default), or e.g. "dir:PATH", "hub" (SCAN).
+    source: str = "generated"
 
     def folder(self, out: Path) -> Path:
         return out / self.task / self.arch / self.tier / f"seed{self.seed}"
 
 
-def derive_seeds(seed: int, stages: list[str]) -> dict:
-    """Every random stream of a run, derived from the run seed alone (SeedSequence.spawn)."""
-    children = np.random.SeedSequence(seed).spawn(2 + len(stages))
+def derive_seeds(seed: int, stages: list[str], extra_trainings: list[str] = ()) -> dict:
+    """Every random stream of a run, derived from the run seed alone (SeedSequence.spawn;
+    child i does not depend on how many are spawned, so adding streams moves no old one)."""
+    n = len(stages)
+    children = np.random.SeedSequence(seed).spawn(2 + n + 2 * len(extra_trainings))
     as_int = [int(c.generate_state(1, np.uint64)[0] >> 1) for c in children]
-    return {
+    seeds = {
         "run": seed,
         "init": as_int[0],
         "train_order": as_int[1],
-        "mask": dict(zip(stages, as_int[2:])),
+        "mask": dict(zip(stages, as_int[2 : 2 + n])),
     }
-
-
-def _generator(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
+    if extra_trainings:  # networks trained on one split each (sysgen tasks)
+        rest = as_int[2 + n :]
+        seeds["sysgen"] = {
+            s: {"init": rest[2 * i], "train_order": rest[2 * i + 1]} for i, s in enumerate(extra_trainings)
+        }
+    return seeds
 
 
 @dataclass(frozen=True)
@@ -75,15 +79,16 @@ class Prepared:
 
     @property
     def total_steps(self) -> int:
-        n_stages = 1 + len(self.task.subfunctions)
-        return self.budget.train.steps + self.budget.mask.steps * n_stages
+        n_subs = len(self.task.subfunctions)
+        trainings = 1 + (n_subs if self.task.kind == "sysgen" else 0)
+        return self.budget.train.steps * trainings + self.budget.mask.steps * (1 + n_subs)
 
 
 @functools.lru_cache(maxsize=None)
-def _task(name: str) -> Task:
-    """One instance per task and process: its data depend on its name and version alone, so
-    every seed of a grid can share them (1M problems each for the arithmetic tasks)."""
-    return TASKS.get(name)()
+def _task(name: str, source: str) -> Task:
+    """One instance per task, source and process: its data depend on those alone, so every
+    seed of a grid can share them (1M problems each for the arithmetic tasks)."""
+    return TASKS.get(name)(source=source)
 
 
 def prepare(spec: RunSpec) -> Prepared:
@@ -95,7 +100,7 @@ def prepare(spec: RunSpec) -> Prepared:
             f"architecture {spec.arch!r} does not fit task {spec.task!r} ({task_cls.contract.kind} "
             f"I/O); it supports {sorted(arch.factories)}; see `modbench ls archs`"
         )
-    task = _task(spec.task)
+    task = _task(spec.task, spec.source)
     budget = task.budget(spec.tier, spec.arch)
     if budget.arch_size is None:  # the architecture's own size for this tier
         budget = dataclasses.replace(budget, arch_size=dict(arch.sizes.get(spec.tier, {})))
@@ -112,6 +117,7 @@ def prepare(spec: RunSpec) -> Prepared:
         "arch_source": arch.source_sha256(),
         "task": spec.task,
         "task_version": task.version,
+        "data": task.fingerprints(),
         "tier": spec.tier,
         "seed": spec.seed,
         "config": config,
@@ -167,9 +173,10 @@ def _skeleton(run: Prepared) -> dict:
             "kind": task.kind,
             "subfunctions": list(task.subfunctions),
             "fingerprints": task.fingerprints(),
+            "source": spec.source,
         },
         "tier": spec.tier,
-        "seeds": derive_seeds(spec.seed, stages),
+        "seeds": derive_seeds(spec.seed, stages, list(task.subfunctions) if task.kind == "sysgen" else []),
         "config": run.config,
         "wall_time_s": {},
         "scores": None,
@@ -179,77 +186,23 @@ def _skeleton(run: Prepared) -> dict:
         "sharing": None,
         "layers": None,
         "masks": None,
+        "details": None,
     }
 
 
 def run_one(
     run: Prepared, progress: Callable[[str, int], None] | None = None
 ) -> tuple[dict, dict[str, MaskSet]]:
-    """Run the whole pipeline; returns the result (status "ok") and the binary mask sets.
+    """Run the task kind's pipeline; returns the result (status "ok") and the binary mask sets.
 
     `progress(phase, steps)` is called as steps complete (for a progress bar).
     """
-    task, arch, config, budget = run.task, run.arch, run.config, run.budget
     result = _skeleton(run)
-    seeds = result["seeds"]
     tick = (lambda phase: (lambda step: progress(phase, 1))) if progress else (lambda _: None)
-    timer = time.perf_counter()
-
-    model = build_model(arch, task.contract, config["arch_size"], seeds["init"])
-    train_weights(
-        model,
-        lambda fn, batch: task.loss(fn, batch, None),
-        lambda n, g: task.sample(None, n, g),
-        budget.train,
-        _generator(seeds["train_order"]),
-        tick("train"),
-    )
-    result["wall_time_s"]["train"] = time.perf_counter() - timer
-
-    masked = budget.mask_filter.select(model)
-    io_names = io_parameter_names(model, masked)
-    result["architecture"]["n_params"] = sum(p.numel() for p in model.parameters())
-    result["architecture"]["n_masked"] = sum(model.get_parameter(n).numel() for n in masked)
-
-    model.eval()  # dropout off, BatchNorm on running statistics (paper_spec §1.6)
-    frozen = FrozenModel(model, masked)
-    stages: dict[str, MaskSet] = {}
-    timer = time.perf_counter()
-    for stage, sub in [("control", None), *((f, f) for f in task.subfunctions)]:
-        logits = train_mask(
-            frozen,
-            lambda fn, batch, sub=sub: task.loss(fn, batch, sub),
-            lambda n, g, sub=sub: task.sample(sub, n, g),
-            budget.mask,
-            seeds["mask"][stage],
-            tick(f"mask:{stage}"),
-        )
-        stages[stage] = binarize(logits)
-    result["wall_time_s"]["masks"] = time.perf_counter() - timer
-
-    timer = time.perf_counter()
-    subs = list(task.subfunctions)
-    variants = analysis.mask_variants(stages["control"], {f: stages[f] for f in subs}, io_names)
-    accuracy = analysis.evaluate_variants(frozen, task, variants)
-    chance = {f: task.chance(f) for f in subs}
-    scores, notes = compute_scores(task.kind, accuracy, chance, subs)
-    pair_sharing = analysis.sharing(stages, subs, io_names)
-    # Sharing totals of the (first) sub-function pair are scores too: leaderboard columns.
-    scores["shared_iou"] = pair_sharing[0]["iou"]
-    scores["shared_iomin"] = pair_sharing[0]["iomin"]
-    scores["shared_fraction"] = pair_sharing[0]["shared_fraction"]
-    scores["hidden_iomin"] = pair_sharing[0]["hidden_iomin"]
-    result["wall_time_s"]["evaluation"] = time.perf_counter() - timer
-
+    stages = PIPELINES.get(run.task.kind)(run, result, tick)
     result.update(
         status="ok",
         error=None,
-        scores=scores,
-        score_notes=notes,
-        chance=chance,
-        accuracy=accuracy,
-        sharing=pair_sharing,
-        layers=analysis.layer_statistics(stages, subs, io_names),
         masks={"file": MASKS_FILE, "sha256": None, "density": {s: m.total_density() for s, m in stages.items()}},
     )
     return result, stages

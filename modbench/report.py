@@ -35,6 +35,29 @@ def accuracy_table(runs: Sequence[dict], fmt: str = "simple") -> str:
     return tabulate(rows, headers=["[%]"] + [name for name, _ in columns], tablefmt=fmt)
 
 
+def sysgen_table(runs: Sequence[dict], fmt: str = "simple") -> str:
+    """A row per held-out split: its test accuracy with the IID network's control mask and with
+    the split's own mask, their difference (combination dependence), and the accuracy of the
+    architecture trained on the split itself; mean ± std over runs (paper_spec §4.6, Fig. 4a)."""
+    ok = [r for r in runs if r["status"] == "ok"]
+    if not ok:
+        return "no finished runs"
+    iid = ok[0]["task"].get("iid", "simple")
+    rows = [[f"{iid} (IID)", _cell([r["accuracy"]["control"][iid] for r in ok]), "–", "–",
+             _cell([r["accuracy"]["full"][iid] for r in ok])]]
+    for s in ok[0]["task"]["subfunctions"]:
+        dependence = [r["scores"][f"combination_dependence/{s}"] for r in ok]
+        rows.append([
+            s,
+            _cell([r["accuracy"]["control"][s] for r in ok]),
+            _cell([r["accuracy"][s][s] for r in ok]),
+            _cell([d for d in dependence if d is not None]),
+            _cell([r["accuracy"]["sysgen"][s] for r in ok]),
+        ])
+    headers = ["test split [%]", "control mask", "own mask", "combination dep.", "trained on split"]
+    return tabulate(rows, headers=headers, tablefmt=fmt)
+
+
 def score_table(runs: Sequence[dict], fmt: str = "simple") -> str:
     """Every score, mean ± std over runs; a score null in some runs says how many."""
     ok = [r for r in runs if r["status"] == "ok"]

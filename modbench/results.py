@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from modbench.errors import ModbenchError
+from modbench.scores import SIGNED_SCORES
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: "details" (task-specific analyses), task "source"
 
 # key -> allowed types (None means JSON null is allowed). Nested dicts are checked one level
 # down where their keys are fixed.
@@ -38,12 +39,13 @@ SCHEMA: dict[str, tuple] = {
     "sharing": (list, _NULL),
     "layers": (dict, _NULL),
     "masks": (dict, _NULL),
+    "details": (dict, _NULL),
 }
 NESTED: dict[str, tuple[str, ...]] = {
     "modbench": ("version", "git_commit", "git_dirty"),
     "environment": ("python", "torch", "device", "threads", "deterministic"),
     "architecture": ("name", "source_sha256", "n_params", "n_masked"),
-    "task": ("name", "version", "kind", "subfunctions", "fingerprints"),
+    "task": ("name", "version", "kind", "subfunctions", "fingerprints", "source"),
     "seeds": ("run", "init", "train_order", "mask"),
     "config": ("trainer_version", "train", "mask", "mask_filter", "arch_size"),
 }
@@ -84,8 +86,9 @@ def validate(result: Any, source: str = "result") -> None:
             if result[key] is None:
                 raise ModbenchError(f"{source}: status is 'ok' but {key!r} is null")
         for name, value in result["scores"].items():
-            if value is not None and not 0.0 <= value <= 1.0:
-                raise ModbenchError(f"{source}: score {name!r} = {value} is outside [0, 1]")
+            low = -1.0 if name.startswith(SIGNED_SCORES) else 0.0
+            if value is not None and not low <= value <= 1.0:
+                raise ModbenchError(f"{source}: score {name!r} = {value} is outside [{low:g}, 1]")
 
 
 def load(path: Path) -> dict:

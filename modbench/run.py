@@ -20,10 +20,11 @@ def run_grid(
     out: Path,
     overrides: tuple[tuple[str, Any], ...] = (),
     show_progress: bool = True,
+    source: str = "generated",
 ) -> int:
     """Run every (arch, task, seed); print a table per (arch, task). Returns the exit status:
     0 if every run finished, 1 if any failed (the others still ran)."""
-    prepared = [prepare(RunSpec(a, t, tier, s, overrides)) for a, t, s in product(archs, tasks, seeds)]
+    prepared = [prepare(RunSpec(a, t, tier, s, overrides, source)) for a, t, s in product(archs, tasks, seeds)]
     # (run, its finished result or None); a conflicting old result is refused before any work
     runs = [(run, finished_result(run, out)) for run in prepared]
     failed = 0
@@ -45,7 +46,8 @@ def run_grid(
             failed += result["status"] != "ok"
             finished.append(result)
         print(f"\n{task} / {arch} / {tier}, seeds {', '.join(str(r.spec.seed) for r, _ in group)}")
-        print(report.accuracy_table(finished))
+        sysgen = bool(finished) and finished[0]["task"]["kind"] == "sysgen"
+        print(report.sysgen_table(finished) if sysgen else report.accuracy_table(finished))
         print()
         print(report.score_table(finished))
     return 1 if failed else 0

@@ -99,3 +99,30 @@ def compute_scores(
     values = {name: value for name, (value, _) in wanted.items()}
     notes = {name: reason for name, (_, reason) in wanted.items() if reason is not None}
     return values, notes
+
+
+def sysgen_scores(
+    acc: Accuracies, chance: Mapping[str, float], iid: str, splits: Sequence[str]
+) -> tuple[dict[str, float | None], dict[str, str]]:
+    """Systematic-generalisation scores (DESIGN.md), keyed `<score>/<split>`:
+
+    - `iid_acc`: the unmasked network on the IID test set;
+    - `combination_dependence/<s>` = acc(s test | C) − acc(s test | M_s), in [−1, 1]: the share
+      of split s's test set that needed weights only its missing combinations use (lower is more
+      compositional). Null when the network did not learn the IID task;
+    - `sysgen_acc/<s>`: test accuracy of the architecture trained on split s itself.
+    """
+    scores: dict[str, float | None] = {"iid_acc": acc["full"][iid]}
+    notes: dict[str, str] = {}
+    reason = _not_learned(acc, chance, [iid])
+    for s in splits:
+        key = f"combination_dependence/{s}"
+        scores[key] = None if reason else acc["control"][s] - acc[s][s]
+        if reason:
+            notes[key] = reason
+        scores[f"sysgen_acc/{s}"] = acc["sysgen"][s]
+    return scores, notes
+
+
+# Scores that may be negative: a difference of two accuracies.
+SIGNED_SCORES = ("combination_dependence/",)

@@ -5,6 +5,8 @@ import tempfile
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("HF_HOME", tempfile.mkdtemp(prefix="modbench-hf-"))
+# The SCAN Arrow cache of the test session, never the user's ~/.cache/modbench.
+os.environ["MODBENCH_CACHE"] = tempfile.mkdtemp(prefix="modbench-cache-")
 
 import pytest  # noqa: E402
 import torch  # noqa: E402

@@ -7,13 +7,33 @@ from modbench.masking import MaskFilter
 from modbench.tasks import TASKS
 
 
-@pytest.mark.parametrize("arch", ARCHS.names())
-@pytest.mark.parametrize("task", TASKS.names())
-def test_every_arch_builds_for_every_task_with_the_contract_shape(arch, task):
+def example_input(contract, batch=3):
+    """A zero input of the contract's shape (sequence tasks: the three forward arguments)."""
+    if contract.kind == "vector":
+        return (torch.zeros(batch, contract.n_in),)
+    return (torch.ones(batch, 4, dtype=torch.long), torch.full((batch,), 4),
+            torch.full((batch, 5), contract.sos))
+
+
+def expected_shape(contract, batch=3):
+    return (batch, contract.n_out) if contract.kind == "vector" else (batch, 5, contract.tgt_vocab)
+
+
+PAIRS = [(a, t) for a in ARCHS.names() for t in TASKS.names()
+         if ARCHS.get(a).supports(TASKS.get(t).contract)]
+
+
+def test_every_task_has_an_architecture_and_every_architecture_a_task():
+    assert {t for _, t in PAIRS} == set(TASKS.names())
+    assert {a for a, _ in PAIRS} == set(ARCHS.names())
+
+
+@pytest.mark.parametrize("arch, task", PAIRS)
+def test_every_arch_builds_for_every_task_it_fits_with_the_contract_shape(arch, task):
     spec, contract = ARCHS.get(arch), TASKS.get(task).contract
     model = build_model(spec, contract, spec.sizes["smoke"], init_seed=0)
-    out = model(torch.zeros(3, contract.n_in))
-    assert out.shape == (3, contract.n_out)
+    out = model(*example_input(contract))
+    assert out.shape == expected_shape(contract)
     masked = MaskFilter().select(model)
     io = io_parameter_names(model, masked)
     assert len(io) == 2 and set(io) <= set(masked)
@@ -54,23 +74,23 @@ def test_unknown_arch_suggests_the_closest_name():
         ARCHS.get("fnm")
 
 
-@pytest.mark.parametrize("arch", ARCHS.names())
-def test_functional_masking_matches_in_place_masking(arch):
+@pytest.mark.parametrize("arch, task", PAIRS)
+def test_functional_masking_matches_in_place_masking(arch, task):
     """Guards pytorch#90500 (nn.LSTM read stale flat weights under functional_call)."""
     import copy
 
     from modbench.masking import FrozenModel, MaskSet
 
-    spec, contract = ARCHS.get(arch), TASKS.get("addmul").contract
+    spec, contract = ARCHS.get(arch), TASKS.get(task).contract
     model = build_model(spec, contract, spec.sizes["smoke"], init_seed=0).eval()
     masked = MaskFilter().select(model)
     g = torch.Generator().manual_seed(0)
     masks = {n: torch.rand(model.get_parameter(n).shape, generator=g) > 0.5 for n in masked}
-    x = torch.rand(5, contract.n_in, generator=g)
+    x = (torch.rand(5, contract.n_in, generator=g),) if contract.kind == "vector" else example_input(contract, 5)
     reference = copy.deepcopy(model)
     with torch.no_grad():
         for n, m in masks.items():
             reference.get_parameter(n).mul_(m)
-    out = FrozenModel(model, masked).forward_with(MaskSet(masks))(x)
-    torch.testing.assert_close(out, reference(x))
-    assert not torch.allclose(out, model(x))  # the masks did change the output
+    out = FrozenModel(model, masked).forward_with(MaskSet(masks))(*x)
+    torch.testing.assert_close(out, reference(*x))
+    assert not torch.allclose(out, model(*x))  # the masks did change the output

@@ -1,5 +1,5 @@
 """Reference architectures. Importing this package registers the built-ins."""
 from modbench.archs.base import ARCHS, ArchSpec, build_model, io_parameter_names
-from modbench.archs import fnn, lstm  # noqa: F401  (registration side effect)
+from modbench.archs import fnn, lstm, lstm_seq2seq, transformer_seq2seq  # noqa: F401  (registration)
 
 __all__ = ["ARCHS", "ArchSpec", "build_model", "io_parameter_names"]

@@ -20,7 +20,7 @@ class VectorLSTM(nn.Module):
         self.lstm = nn.LSTM(contract.n_in, hidden, num_layers=layers, batch_first=True)
         self.output = nn.Linear(hidden, contract.n_out)
         self.io_parameters = ("lstm.weight_ih_l0", "output.weight")
-        _paper_init(self.lstm)
+        paper_init(self.lstm)
 
     def forward(self, x):  # x: [batch, n_in] -> [batch, n_out]
         steps = x.unsqueeze(1).expand(-1, self.time_steps, -1)  # [batch, time, n_in]
@@ -29,7 +29,7 @@ class VectorLSTM(nn.Module):
 
 
 @torch.no_grad()
-def _paper_init(lstm: nn.LSTM) -> None:
+def paper_init(lstm: nn.LSTM) -> None:
     """paper_spec §4.1: W_hh ~ N(0, (1/√H)/√2), W_ih ~ N(0, √(2/(I+H))/√2); the cell-gate
     block of W_hh orthogonal with gain (5/3)/√2, that of W_ih scaled by 5/3; forget-gate bias 1,
     other biases 0. Gate order (i, f, g, o), as in nn.LSTM. nn.LSTM has two bias vectors per

@@ -68,6 +68,44 @@ class MaskFilter:
         return names
 
 
+class _MethodCall(nn.Module):
+    """Calls one method of a module as its forward, so `functional_call` can reach it."""
+
+    def __init__(self, module: nn.Module, method: str) -> None:
+        super().__init__()
+        self.m, self.method = module, method
+
+    def forward(self, *args):
+        return getattr(self.m, self.method)(*args)
+
+
+class BoundModel:
+    """The frozen module with a fixed set of tensors in place of its parameters: callable like
+    the module, and `method(name)` reaches its other methods (incremental decoding)."""
+
+    def __init__(self, module: nn.Module, tensors: dict[str, torch.Tensor]) -> None:
+        self.module, self.tensors = module, tensors
+
+    def __call__(self, *args):
+        return functional_call(self.module, self.tensors, args)
+
+    def method(self, name: str) -> Callable | None:
+        """The module's method `name` under these tensors, or None if it has none."""
+        if not callable(getattr(self.module, name, None)):
+            return None
+        wrapper = _MethodCall(self.module, name)
+        prefixed = {f"m.{n}": t for n, t in self.tensors.items()}
+        return lambda *args: functional_call(wrapper, prefixed, args)
+
+
+def optional_method(model: ForwardFn, name: str) -> Callable | None:
+    """Method `name` of a plain module or of a BoundModel, or None where there is none."""
+    if isinstance(model, BoundModel):
+        return model.method(name)
+    found = getattr(model, name, None)
+    return found if isinstance(model, nn.Module) and callable(found) else None
+
+
 class FrozenModel:
     """A module called functionally with (optionally masked) frozen weights."""
 
@@ -82,12 +120,11 @@ class FrozenModel:
             raise ModbenchError(f"cannot mask {unknown}: not parameters of the model")
         self.masked = list(masked)
 
-    def forward_fn(self, weights: dict[str, torch.Tensor] | None) -> ForwardFn:
-        """A function x -> model(x) with the given tensors in place of the parameters."""
-        tensors: dict[str, torch.Tensor] = {**self.params, **self.buffers, **(weights or {})}
-        return lambda *args: functional_call(self.module, tensors, args)
+    def forward_fn(self, weights: dict[str, torch.Tensor] | None) -> BoundModel:
+        """The model with the given tensors in place of the parameters (callable like it)."""
+        return BoundModel(self.module, {**self.params, **self.buffers, **(weights or {})})
 
-    def forward_with(self, mask_set: MaskSet | None) -> ForwardFn:
+    def forward_with(self, mask_set: MaskSet | None) -> BoundModel:
         """Deterministic evaluation with a binary mask set (None: the unmasked network)."""
         if mask_set is None:
             return self.forward_fn(None)

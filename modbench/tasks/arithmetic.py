@@ -51,7 +51,8 @@ class _DigitTask(Task):
     n_columns: ClassVar[int]
     beta: ClassVar[dict[str, float]] = {}
 
-    def __init__(self) -> None:
+    def __init__(self, source: str = "generated") -> None:
+        super().__init__(source)
         self._problems = {
             split: self.generate(data_rng(self.name, self.version, split), n)
             for split, n in (("train", N_TRAIN), ("valid", N_VALID))

@@ -39,10 +39,23 @@ class Task(ABC):
     version: ClassVar[int]
     description: ClassVar[str]
     # "specialize": different functions (P_specialize); "reuse": one function on different
-    # inputs (P_reuse).
-    kind: ClassVar[Literal["specialize", "reuse"]]
+    # inputs (P_reuse); "sysgen": an IID split and held-out splits (combination dependence,
+    # systematic generalisation). The kind picks the pipeline (modbench.pipelines).
+    kind: ClassVar[Literal["specialize", "reuse", "sysgen"]]
     subfunctions: ClassVar[tuple[str, ...]]
     contract: ClassVar[Contract]
+
+    def __init__(self, source: str = "generated") -> None:
+        if source != "generated":
+            raise ModbenchError(
+                f"task {self.name!r} generates its own data and takes no --source {source!r}; drop it"
+            )
+        self.source = source
+
+    @property
+    def eval_sets(self) -> tuple[str, ...]:
+        """The evaluation sets `accuracy` and `chance` accept."""
+        return self.subfunctions
 
     @abstractmethod
     def budget(self, tier: str, arch: str) -> TierBudget:

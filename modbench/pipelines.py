@@ -1,0 +1,137 @@
+"""What one run does after its configuration is resolved, per kind of task.
+
+`modularity` (kinds "specialize" and "reuse"): train → control mask → a mask per sub-function →
+every mask variant evaluated → P_specialize or P_reuse and sharing (paper_spec §4.1, §4.3).
+`systematic_generalisation` (kind "sysgen"): train on the IID split → control mask → a mask per
+split → test accuracy with the control and each split's own mask → combination dependence; and
+the same architecture trained on each split → sysgen accuracy (paper_spec §4.6; DESIGN.md).
+Each fills the result skeleton in place and returns the binary mask sets to save.
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import torch
+from torch import nn
+
+from modbench import analysis
+from modbench.archs import build_model, io_parameter_names
+from modbench.masking import FrozenModel, MaskSet, binarize, train_mask
+from modbench.registry import Registry
+from modbench.scores import compute_scores, sysgen_scores
+from modbench.training import train_weights
+
+Tick = Callable[[str], Callable[[int], None]]
+Pipeline = Callable[["Prepared", dict, Tick], dict[str, MaskSet]]  # noqa: F821
+PIPELINES: Registry[Pipeline] = Registry("pipeline")
+
+
+def train_network(run, sub: str | None, init_seed: int, order_seed: int, on_step) -> nn.Module:
+    """A fresh network trained on sub-function/split `sub`'s data (None: the whole task)."""
+    task, budget = run.task, run.budget
+    model = build_model(run.arch, task.contract, budget.arch_size, init_seed)
+    train_weights(
+        model,
+        lambda fn, batch: task.loss(fn, batch, sub),
+        lambda n, g: task.sample(sub, n, g),
+        budget.train,
+        torch.Generator().manual_seed(order_seed),
+        on_step,
+    )
+    return model.eval()  # dropout off, BatchNorm on running statistics (paper_spec §1.6)
+
+
+def train_stage_masks(run, frozen: FrozenModel, seeds: dict, tick: Tick) -> dict[str, MaskSet]:
+    """The control mask (whole task) and one mask per sub-function, each from its own seed."""
+    task = run.task
+    stages = {}
+    for stage, sub in [("control", None), *((f, f) for f in task.subfunctions)]:
+        logits = train_mask(
+            frozen,
+            lambda fn, batch, sub=sub: task.loss(fn, batch, sub),
+            lambda n, g, sub=sub: task.sample(sub, n, g),
+            run.budget.mask,
+            seeds["mask"][stage],
+            tick(f"mask:{stage}"),
+        )
+        stages[stage] = binarize(logits)
+    return stages
+
+
+def _frozen(run, model: nn.Module, result: dict) -> tuple[FrozenModel, list[str]]:
+    masked = run.budget.mask_filter.select(model)
+    result["architecture"]["n_params"] = sum(p.numel() for p in model.parameters())
+    result["architecture"]["n_masked"] = sum(model.get_parameter(n).numel() for n in masked)
+    return FrozenModel(model, masked), io_parameter_names(model, masked)
+
+
+def _timed(result: dict, phase: str, started: float) -> float:
+    now = time.perf_counter()
+    result["wall_time_s"][phase] = now - started
+    return now
+
+
+@PIPELINES.decorator("specialize")
+@PIPELINES.decorator("reuse")
+def modularity(run, result: dict, tick: Tick) -> dict[str, MaskSet]:
+    task, seeds = run.task, result["seeds"]
+    timer = time.perf_counter()
+    model = train_network(run, None, seeds["init"], seeds["train_order"], tick("train"))
+    timer = _timed(result, "train", timer)
+    frozen, io_names = _frozen(run, model, result)
+    stages = train_stage_masks(run, frozen, seeds, tick)
+    timer = _timed(result, "masks", timer)
+
+    subs = list(task.subfunctions)
+    variants = analysis.mask_variants(stages["control"], {f: stages[f] for f in subs}, io_names)
+    accuracy = analysis.evaluate_variants(frozen, task, variants)
+    chance = {f: task.chance(f) for f in subs}
+    scores, notes = compute_scores(task.kind, accuracy, chance, subs)
+    pair_sharing = analysis.sharing(stages, subs, io_names)
+    # Sharing totals of the (first) sub-function pair are scores too: leaderboard columns.
+    for key in ("iou", "iomin", "shared_fraction", "hidden_iomin"):
+        scores[key if key == "hidden_iomin" else f"shared_{key}"] = pair_sharing[0][key]
+    _timed(result, "evaluation", timer)
+    result.update(scores=scores, score_notes=notes, chance=chance, accuracy=accuracy,
+                  sharing=pair_sharing, layers=analysis.layer_statistics(stages, subs, io_names))
+    return stages
+
+
+@PIPELINES.decorator("sysgen")
+def systematic_generalisation(run, result: dict, tick: Tick) -> dict[str, MaskSet]:
+    task, seeds = run.task, result["seeds"]
+    splits = list(task.subfunctions)
+    timer = time.perf_counter()
+    model = train_network(run, None, seeds["init"], seeds["train_order"], tick("train"))
+    timer = _timed(result, "train", timer)
+    frozen, io_names = _frozen(run, model, result)
+    stages = train_stage_masks(run, frozen, seeds, tick)
+    timer = _timed(result, "masks", timer)
+
+    evaluate = lambda mask, sets: {s: task.accuracy(frozen.forward_with(mask), s) for s in sets}
+    accuracy = {
+        "full": evaluate(None, task.eval_sets),
+        "control": evaluate(stages["control"], task.eval_sets),
+        **{s: evaluate(stages[s], [task.iid, s]) for s in splits},
+    }
+    output_removal = {
+        s: analysis.output_row_removal(stages["control"], stages[s], model.output_parameter, task.output_tokens)
+        for s in splits
+    } if hasattr(model, "output_parameter") else None
+    timer = _timed(result, "evaluation", timer)
+
+    accuracy["sysgen"] = {}
+    for s in splits:  # the architecture trained on each split directly (paper's scan_baseline)
+        baseline = train_network(run, s, seeds["sysgen"][s]["init"], seeds["sysgen"][s]["train_order"],
+                                 tick(f"sysgen:{s}"))
+        accuracy["sysgen"][s] = task.accuracy(baseline, s)
+    _timed(result, "sysgen", timer)
+
+    chance = {s: task.chance(s) for s in task.eval_sets}
+    scores, notes = sysgen_scores(accuracy, chance, task.iid, splits)
+    result.update(scores=scores, score_notes=notes, chance=chance, accuracy=accuracy,
+                  sharing=analysis.sharing(stages, splits, io_names),
+                  layers=analysis.layer_statistics(stages, splits, io_names),
+                  details={"output_token_removal": output_removal})
+    return stages

@@ -1,0 +1,138 @@
+"""SCAN and the paper's analysis of combination-specific weights (paper_spec §4.6).
+
+The network is trained on the `simple` (IID) split; the control mask on `simple`'s training
+set; one mask per split (`jump`, `length`, `turn_left`: paper names of the `addprim_jump`,
+`length`, `addprim_turn_left` splits) on that split's training set. Test accuracy on each split
+with the control mask and with the split's own mask gives `combination_dependence[split]`;
+the same architecture trained directly on each split gives `sysgen_acc[split]` (DESIGN.md).
+
+Encoding (paper_spec §4.6): source ids 0 = PAD, 1 = EOS (appended to every command), 2… the 13
+words; target ids 0 = EOS, 1… the 6 actions; SOS is 7 (`SequenceIO.sos`).
+
+Changelog: v1 — first version.
+"""
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import torch
+
+from modbench.contracts import SequenceIO
+from modbench.data import INPUT_WORDS, OUTPUT_TOKENS, load_scan, scan_fingerprint
+from modbench.errors import ModbenchError
+from modbench.masking.trainer import Batch, ForwardFn, MaskConfig, MaskFilter
+from modbench.seq2seq import sequence_accuracy, sequence_loss
+from modbench.tasks.base import TASKS, Task, TierBudget
+from modbench.training import TrainConfig
+
+# Paper name of each evaluated split -> our split name (modbench.data.scan_splits).
+SPLITS = {"simple": "simple", "jump": "addprim_jump", "length": "length", "turn_left": "addprim_turn_left"}
+SRC_EOS, FIRST_WORD = 1, 2
+MAX_COMMAND_WORDS, MAX_ACTIONS = 9, 48
+BUCKET = 64  # rows per forward in the loss: length-sorted buckets cut the padding
+
+# Per tier: (train steps, mask steps per stage, batch, weight lr). Paper: 25,000 + 25,000 steps,
+# batch 256, lr 1e-3, clip 5 (paper_spec §4.6).
+STEPS = {"smoke": (30, 10, 16, 1e-3), "paper": (25_000, 25_000, 256, 1e-3)}
+# Quick tier, per architecture: chosen so a whole run (4 trainings, 4 mask stages, evaluation)
+# fits 20 minutes on 2 CPU cores with the IID test accuracy ≥ 95 % (measured; README).
+QUICK = {"lstm_seq2seq": (2_000, 1_500, 64, 2e-3), "transformer_seq2seq": (3_000, 1_500, 64, 1e-3)}
+BETA = {"lstm_seq2seq": 3e-5, "transformer_seq2seq": 6e-4}  # paper_spec §4.6
+
+
+def encode_pairs(commands: list[str], actions: list[str]) -> Batch:
+    """Commands and action strings -> (src [N, 10], src_len [N], tgt [N, 49], tgt_len [N])."""
+    word_id = {w: FIRST_WORD + i for i, w in enumerate(INPUT_WORDS)}
+    action_id = {a: 1 + i for i, a in enumerate(OUTPUT_TOKENS)}
+    n = len(commands)
+    src = np.zeros((n, MAX_COMMAND_WORDS + 1), dtype=np.int64)
+    tgt = np.zeros((n, MAX_ACTIONS + 1), dtype=np.int64)  # EOS-padded
+    src_len, tgt_len = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    for row, (command, action) in enumerate(zip(commands, actions)):
+        words, acts = command.split(), action.split()
+        src[row, : len(words)] = [word_id[w] for w in words]
+        src[row, len(words)] = SRC_EOS
+        src_len[row] = len(words) + 1
+        tgt[row, : len(acts)] = [action_id[a] for a in acts]
+        tgt_len[row] = len(acts)
+    return tuple(torch.from_numpy(a) for a in (src, src_len, tgt, tgt_len))
+
+
+def bucketed_loss(forward: ForwardFn, batch: Batch, sos: int) -> torch.Tensor:
+    """`sequence_loss` of the whole batch, computed in buckets of BUCKET rows (a sampled batch
+    is sorted by target length, so each bucket pads only to its own longest sequence)."""
+    n = len(batch[0])
+    if n <= BUCKET:
+        return sequence_loss(forward, batch, sos)
+    return sum(
+        sequence_loss(forward, tuple(t[i : i + BUCKET] for t in batch), sos) * min(BUCKET, n - i) / n
+        for i in range(0, n, BUCKET)
+    )
+
+
+@TASKS.decorator("scan")
+class Scan(Task):
+    name, version, kind = "scan", 1, "sysgen"
+    description = "SCAN: combination-specific weights and systematic generalisation (paper §4.6)"
+    subfunctions = ("jump", "length", "turn_left")
+    iid = "simple"
+    contract = SequenceIO(
+        src_vocab=FIRST_WORD + len(INPUT_WORDS), tgt_vocab=1 + len(OUTPUT_TOKENS),
+        max_src_len=MAX_COMMAND_WORDS + 1, max_tgt_len=MAX_ACTIONS,
+    )
+    output_tokens: ClassVar[tuple[str, ...]] = ("EOS", *OUTPUT_TOKENS)
+
+    def __init__(self, source: str = "generated") -> None:
+        self.source = source
+        self._data: dict[tuple[str, str], Batch] = {}
+        self._fingerprints: dict[str, str] = {}
+        for key, split in SPLITS.items():
+            dataset = load_scan(split, source)
+            self._fingerprints[key] = scan_fingerprint(dataset)
+            for side in ("train", "test"):
+                self._data[key, side] = encode_pairs(dataset[side]["commands"], dataset[side]["actions"])
+
+    @property
+    def eval_sets(self) -> tuple[str, ...]:
+        return (self.iid, *self.subfunctions)
+
+    def budget(self, tier: str, arch: str) -> TierBudget:
+        self.check_tier(tier)
+        steps = STEPS.get(tier) or QUICK.get(arch, QUICK["lstm_seq2seq"])
+        train_steps, mask_steps, batch, lr = steps
+        return TierBudget(
+            train=TrainConfig(steps=train_steps, lr=lr, batch_size=batch, grad_clip=5.0),
+            mask=MaskConfig(steps=mask_steps, batch_size=batch, beta=BETA.get(arch, 1e-4), grad_clip=5.0),
+            mask_filter=MaskFilter(mask_biases=False),  # biases and embeddings unmasked (§4.6)
+        )
+
+    def fingerprints(self) -> dict[str, str]:
+        return dict(self._fingerprints)
+
+    def _key(self, sub: str | None) -> str:
+        key = sub or self.iid
+        if key not in SPLITS:
+            raise ModbenchError(f"scan has no split {key!r}; choose one of {', '.join(SPLITS)}")
+        return key
+
+    def sample(self, sub: str | None, batch_size: int, generator: torch.Generator) -> Batch:
+        """Uniform with replacement over the split's training lines (addprim's repeated
+        primitive included, as upstream), sorted by target length."""
+        data = self._data[self._key(sub), "train"]
+        pick = torch.randint(len(data[0]), (batch_size,), generator=generator)
+        pick = pick[torch.argsort(data[3][pick], stable=True)]
+        return tuple(t[pick] for t in data)
+
+    def loss(self, forward: ForwardFn, batch: Batch, sub: str | None) -> torch.Tensor:
+        return bucketed_loss(forward, batch, self.contract.sos)
+
+    def accuracy(self, forward: ForwardFn, sub: str) -> float:
+        """Exact-match accuracy of greedy decoding on split `sub`'s test set."""
+        return sequence_accuracy(forward, self._data[self._key(sub), "test"], self.contract.sos)
+
+    def chance(self, sub: str) -> float:
+        """Share of the test set's most frequent action sequence (best constant answer)."""
+        _, _, tgt, _ = self._data[self._key(sub), "test"]
+        _, counts = torch.unique(tgt, dim=0, return_counts=True)
+        return int(counts.max()) / len(tgt)
