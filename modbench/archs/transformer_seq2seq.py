@@ -172,7 +172,7 @@ ARCHS.register(
         factories={"sequence": TransformerSeq2Seq},
         sizes={
             "smoke": {"d_model": 16, "heads": 2, "ff": 32, "layers": 1},
-            "quick": {},
+            "quick": {"layers": 2, "dropout": 0.0},  # fits the CPU budget (tasks/scan.py)
             "paper": {},
         },
         reference="Csordás et al. 2021, §4.6; paper_spec §4.6",
