@@ -59,30 +59,33 @@ def train_stage_masks(run, frozen: FrozenModel, seeds: dict, tick: Tick) -> dict
     return stages
 
 
-def _frozen(run, model: nn.Module, result: dict) -> tuple[FrozenModel, list[str]]:
-    masked = run.budget.mask_filter.select(model)
-    result["architecture"]["n_params"] = sum(p.numel() for p in model.parameters())
-    result["architecture"]["n_masked"] = sum(model.get_parameter(n).numel() for n in masked)
-    return FrozenModel(model, masked), io_parameter_names(model, masked)
-
-
 def _timed(result: dict, phase: str, started: float) -> float:
     now = time.perf_counter()
     result["wall_time_s"][phase] = now - started
     return now
 
 
-@PIPELINES.decorator("specialize")
-@PIPELINES.decorator("reuse")
-def modularity(run, result: dict, tick: Tick) -> dict[str, MaskSet]:
-    task, seeds = run.task, result["seeds"]
+def train_and_mask(run, result: dict, tick: Tick):
+    """The common start of every pipeline: train on the whole task, freeze, train the control
+    and sub-function masks. Returns (model, frozen model, I/O tensor names, mask sets, timer)."""
+    seeds = result["seeds"]
     timer = time.perf_counter()
     model = train_network(run, None, seeds["init"], seeds["train_order"], tick("train"))
     timer = _timed(result, "train", timer)
-    frozen, io_names = _frozen(run, model, result)
+    masked = run.budget.mask_filter.select(model)
+    result["architecture"]["n_params"] = sum(p.numel() for p in model.parameters())
+    result["architecture"]["n_masked"] = sum(model.get_parameter(n).numel() for n in masked)
+    frozen = FrozenModel(model, masked)
     stages = train_stage_masks(run, frozen, seeds, tick)
     timer = _timed(result, "masks", timer)
+    return model, frozen, io_parameter_names(model, masked), stages, timer
 
+
+@PIPELINES.decorator("specialize")
+@PIPELINES.decorator("reuse")
+def modularity(run, result: dict, tick: Tick) -> dict[str, MaskSet]:
+    task = run.task
+    _, frozen, io_names, stages, timer = train_and_mask(run, result, tick)
     subs = list(task.subfunctions)
     variants = analysis.mask_variants(stages["control"], {f: stages[f] for f in subs}, io_names)
     accuracy = analysis.evaluate_variants(frozen, task, variants)
@@ -102,14 +105,11 @@ def modularity(run, result: dict, tick: Tick) -> dict[str, MaskSet]:
 def systematic_generalisation(run, result: dict, tick: Tick) -> dict[str, MaskSet]:
     task, seeds = run.task, result["seeds"]
     splits = list(task.subfunctions)
-    timer = time.perf_counter()
-    model = train_network(run, None, seeds["init"], seeds["train_order"], tick("train"))
-    timer = _timed(result, "train", timer)
-    frozen, io_names = _frozen(run, model, result)
-    stages = train_stage_masks(run, frozen, seeds, tick)
-    timer = _timed(result, "masks", timer)
+    model, frozen, io_names, stages, timer = train_and_mask(run, result, tick)
 
-    evaluate = lambda mask, sets: {s: task.accuracy(frozen.forward_with(mask), s) for s in sets}
+    def evaluate(mask: MaskSet | None, sets) -> dict[str, float]:
+        return {s: task.accuracy(frozen.forward_with(mask), s) for s in sets}
+
     accuracy = {
         "full": evaluate(None, task.eval_sets),
         "control": evaluate(stages["control"], task.eval_sets),

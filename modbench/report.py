@@ -32,7 +32,7 @@ def accuracy_table(runs: Sequence[dict], fmt: str = "simple") -> str:
         [g] + [_cell([r["accuracy"][variant][g] for r in ok]) for _, variant in columns]
         for g in subs
     ]
-    return tabulate(rows, headers=["[%]"] + [name for name, _ in columns], tablefmt=fmt)
+    return tabulate(rows, headers=["[%]"] + [name for name, _ in columns], tablefmt=fmt, disable_numparse=True)
 
 
 def sysgen_table(runs: Sequence[dict], fmt: str = "simple") -> str:
@@ -42,10 +42,11 @@ def sysgen_table(runs: Sequence[dict], fmt: str = "simple") -> str:
     ok = [r for r in runs if r["status"] == "ok"]
     if not ok:
         return "no finished runs"
-    iid = ok[0]["task"].get("iid", "simple")
+    subs = ok[0]["task"]["subfunctions"]
+    iid = next(s for s in ok[0]["accuracy"]["control"] if s not in subs)  # the one not held out
     rows = [[f"{iid} (IID)", _cell([r["accuracy"]["control"][iid] for r in ok]), "–", "–",
              _cell([r["accuracy"]["full"][iid] for r in ok])]]
-    for s in ok[0]["task"]["subfunctions"]:
+    for s in subs:
         dependence = [r["scores"][f"combination_dependence/{s}"] for r in ok]
         rows.append([
             s,
@@ -55,7 +56,7 @@ def sysgen_table(runs: Sequence[dict], fmt: str = "simple") -> str:
             _cell([r["accuracy"]["sysgen"][s] for r in ok]),
         ])
     headers = ["test split [%]", "control mask", "own mask", "combination dep.", "trained on split"]
-    return tabulate(rows, headers=headers, tablefmt=fmt)
+    return tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True)
 
 
 def score_table(runs: Sequence[dict], fmt: str = "simple") -> str:
@@ -71,4 +72,4 @@ def score_table(runs: Sequence[dict], fmt: str = "simple") -> str:
         rows.append([name, cell + (f"  ({nulls} null)" if nulls and values else "")])
     times = [r["wall_time_s"]["total"] for r in ok]
     rows.append(["wall time per run [s]", _cell(times, scale=1.0, digits=0)])
-    return tabulate(rows, headers=["score", f"mean ± std over {len(ok)} runs"], tablefmt=fmt)
+    return tabulate(rows, headers=["score", f"mean ± std over {len(ok)} runs"], tablefmt=fmt, disable_numparse=True)

@@ -112,6 +112,10 @@ def test_ls_lists_tasks_and_archs(capsys):
         (["--arch", "fnn", "--task", "addmul", "--seeds", "4-1"], "malformed seed range"),
         (["--arch", "fnn", "--task", "addmul", "--seeds", "a"], "malformed seed range"),
         (["--arch", "fnn", "--task", "addmul", "--tier", "huge"], "unknown tier 'huge'"),
+        (["--arch", "fnn", "--task", "addmul", "--source", "hub"], "takes no --source 'hub'"),
+        (["--arch", "lstm_seq2seq", "--task", "scan", "--source", "hub"], "offline"),
+        (["--arch", "lstm_seq2seq", "--task", "scan", "--source", "dir:/nonexistent"], "/nonexistent"),
+        (["--arch", "fnn", "--task", "scan"], "does not fit task 'scan'"),
     ],
 )
 def test_bad_input_gets_one_clear_line(capsys, tmp_path, argv, message):

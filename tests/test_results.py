@@ -70,3 +70,17 @@ def test_write_is_atomic_and_validates_first(good, tmp_path):
         results.write(path, broken(good, lambda r: r.pop("tier")))
     assert json.loads(path.read_text()) == good  # the old file is intact
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
+
+
+@pytest.mark.parametrize("name, value, ok", [
+    ("combination_dependence/jump", -0.4, True),
+    ("combination_dependence/jump", -1.2, False),
+    ("p_specialize", -0.1, False),
+])
+def test_only_difference_scores_may_be_negative(good, name, value, ok):
+    result = broken(good, lambda r: r["scores"].__setitem__(name, value))
+    if ok:
+        results.validate(result)
+    else:
+        with pytest.raises(results.ModbenchError, match="outside"):
+            results.validate(result)

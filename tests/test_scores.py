@@ -93,3 +93,48 @@ def test_compute_scores_by_kind():
                 not_add=(0.0, 1.0), not_mul=(1.0, 0.0))
     values, notes = compute_scores("specialize", acc, CHANCE, SUBS)
     assert values == {"p_specialize": 1.0, "p_specialize_removal": 1.0} and notes == {}
+
+
+def sysgen_cells(control, own, iid_control=0.98):
+    """Accuracies of a sysgen run: control mask on every test set, each split's own mask."""
+    acc = {
+        "full": {"simple": 0.99, "jump": 0.97, "length": 0.9},
+        "control": {"simple": iid_control, "jump": control[0], "length": control[1]},
+        "jump": {"simple": 0.9, "jump": own[0]},
+        "length": {"simple": 0.8, "length": own[1]},
+        "sysgen": {"jump": 0.01, "length": 0.12},
+    }
+    return acc
+
+
+def test_combination_dependence_is_control_minus_own_mask_and_may_be_negative():
+    from modbench.scores import sysgen_scores
+
+    acc = sysgen_cells(control=(0.95, 0.40), own=(0.05, 0.55))
+    scores, notes = sysgen_scores(acc, {"simple": 0.001}, "simple", ["jump", "length"])
+    assert scores["combination_dependence/jump"] == pytest.approx(0.90)
+    assert scores["combination_dependence/length"] == pytest.approx(-0.15)
+    assert scores["sysgen_acc/jump"] == 0.01 and scores["sysgen_acc/length"] == 0.12
+    assert scores["iid_acc"] == 0.99 and not notes
+
+
+def test_combination_dependence_is_null_when_the_iid_task_was_not_learned():
+    from modbench.scores import sysgen_scores
+
+    acc = sysgen_cells(control=(0.2, 0.1), own=(0.0, 0.0), iid_control=0.3)
+    scores, notes = sysgen_scores(acc, {"simple": 0.001}, "simple", ["jump", "length"])
+    assert scores["combination_dependence/jump"] is None
+    assert "did not learn" in notes["combination_dependence/jump"]
+    assert scores["sysgen_acc/jump"] == 0.01  # measured whatever the IID network did
+
+
+def test_output_row_removal_counts_per_token_what_the_split_mask_drops():
+    import torch
+
+    from modbench.analysis import output_row_removal
+    from modbench.masking import MaskSet
+
+    control = MaskSet({"out": torch.tensor([[1, 1, 1, 1], [1, 1, 0, 0], [0, 0, 0, 0]], dtype=torch.bool)})
+    split = MaskSet({"out": torch.tensor([[1, 0, 1, 0], [1, 1, 1, 1], [1, 1, 1, 1]], dtype=torch.bool)})
+    removal = output_row_removal(control, split, "out", ["EOS", "A", "B"])
+    assert removal == {"EOS": 0.5, "A": 0.0, "B": None}
