@@ -19,6 +19,9 @@ class TrainConfig:
     lr: float = 1e-3
     batch_size: int = 128
     grad_clip: float = 1.0
+    # Steps after which the learning rate is multiplied by 0.1 (the paper code's `lr_sched.steps`,
+    # gamma 0.1; paper_spec §2). Empty: constant rate, as in all of the paper's sweeps.
+    lr_decay_at: tuple[int, ...] = ()
 
 
 def weight_step(
@@ -50,6 +53,9 @@ def train_weights(
     optimiser = adam(model.parameters(), cfg.lr)
     recent: list[float] = []
     for step in range(cfg.steps):
+        if step in cfg.lr_decay_at:
+            for group in optimiser.param_groups:
+                group["lr"] *= 0.1
         loss = weight_step(model, optimiser, loss_fn, sample_batch(cfg.batch_size, generator), cfg.grad_clip)
         if step >= cfg.steps - 100:
             recent.append(loss.item())

@@ -30,14 +30,19 @@ from modbench.training import TrainConfig
 SPLITS = {"simple": "simple", "jump": "addprim_jump", "length": "length", "turn_left": "addprim_turn_left"}
 SRC_EOS, FIRST_WORD = 1, 2
 MAX_COMMAND_WORDS, MAX_ACTIONS = 9, 48
-BUCKET = 64  # rows per forward in the loss: length-sorted buckets cut the padding
+BUCKET = 32  # rows per forward in the loss: length-sorted buckets cut the padding
 
-# Per tier: (train steps, mask steps per stage, batch, weight lr). Paper: 25,000 + 25,000 steps,
-# batch 256, lr 1e-3, clip 5 (paper_spec §4.6).
-STEPS = {"smoke": (30, 10, 16, 1e-3), "paper": (25_000, 25_000, 256, 1e-3)}
+# Per tier: (train steps, mask steps per stage, batch, weight lr, steps after which the lr drops
+# ×0.1). Paper: 25,000 + 25,000 steps, batch 256, lr 1e-3 constant, clip 5 (paper_spec §4.6).
+STEPS = {"smoke": (30, 10, 16, 1e-3, ()), "paper": (25_000, 25_000, 256, 1e-3, ())}
 # Quick tier, per architecture: chosen so a whole run (4 trainings, 4 mask stages, evaluation)
 # fits 20 minutes on 2 CPU cores with the IID test accuracy ≥ 95 % (measured; README).
-QUICK = {"lstm_seq2seq": (2_000, 1_500, 64, 2e-3), "transformer_seq2seq": (2_500, 1_000, 64, 1e-3)}
+# The Transformer's IID accuracy hovered at 90-94 % at a constant rate; one drop at step 2,000
+# took it to 99.9 % at 2,500 (seed 0, measured; README).
+QUICK = {
+    "lstm_seq2seq": (2_000, 1_500, 64, 2e-3, ()),
+    "transformer_seq2seq": (2_500, 1_000, 64, 1e-3, (2_000,)),
+}
 BETA = {"lstm_seq2seq": 3e-5, "transformer_seq2seq": 6e-4}  # paper_spec §4.6
 
 
@@ -100,9 +105,9 @@ class Scan(Task):
     def budget(self, tier: str, arch: str) -> TierBudget:
         self.check_tier(tier)
         steps = STEPS.get(tier) or QUICK.get(arch, QUICK["lstm_seq2seq"])
-        train_steps, mask_steps, batch, lr = steps
+        train_steps, mask_steps, batch, lr, decay = steps
         return TierBudget(
-            train=TrainConfig(steps=train_steps, lr=lr, batch_size=batch, grad_clip=5.0),
+            train=TrainConfig(steps=train_steps, lr=lr, batch_size=batch, grad_clip=5.0, lr_decay_at=decay),
             mask=MaskConfig(steps=mask_steps, batch_size=batch, beta=BETA.get(arch, 1e-4), grad_clip=5.0),
             mask_filter=MaskFilter(mask_biases=False),  # biases and embeddings unmasked (§4.6)
         )
