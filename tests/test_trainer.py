@@ -128,3 +128,16 @@ def test_functional_masking_matches_in_place_reference(conv_bn_model):
         for n, m in masks.items():
             reference.get_parameter(n).mul_(m)
     torch.testing.assert_close(out, reference(x))
+
+
+def test_learning_rate_drops_tenfold_after_each_listed_step(monkeypatch):
+    """TrainConfig.lr_decay_at: the paper code's step schedule (gamma 0.1)."""
+    from modbench import training
+
+    seen = []
+    monkeypatch.setattr(training, "weight_step",
+                        lambda model, opt, loss, batch, clip: seen.append(opt.param_groups[0]["lr"]) or torch.zeros(()))
+    model = torch.nn.Linear(2, 1)
+    cfg = training.TrainConfig(steps=6, lr=1.0, batch_size=1, lr_decay_at=(2, 4))
+    training.train_weights(model, None, lambda n, g: (torch.zeros(n, 2),), cfg, torch.Generator())
+    assert seen == pytest.approx([1.0, 1.0, 0.1, 0.1, 0.01, 0.01])
