@@ -76,21 +76,23 @@ def test_same_seed_gives_identical_results(smoke_runs, tmp_path):
 
 
 def test_a_failing_run_is_recorded_and_the_grid_goes_on(tmp_path, monkeypatch):
-    real = harness.train_weights
+    from modbench import pipelines
+
+    real = pipelines.train_weights
 
     def broken(model, loss_fn, sample, cfg, generator, on_step=None):
         if generator.initial_seed() == harness.derive_seeds(1, [])["train_order"]:
             raise RuntimeError("boom")
         return real(model, loss_fn, sample, cfg, generator, on_step)
 
-    monkeypatch.setattr(harness, "train_weights", broken)
+    monkeypatch.setattr(pipelines, "train_weights", broken)
     assert main(["run", "--arch", "fnn", "--task", "addmul", "--tier", "smoke", "--seeds", "0-2",
                  "--out", str(tmp_path), "--quiet"]) == 1
     status = {s: results.load(tmp_path / f"addmul/fnn/smoke/seed{s}/result.json") for s in range(3)}
     assert [status[s]["status"] for s in range(3)] == ["ok", "failed", "ok"]
     assert "RuntimeError: boom" in status[1]["error"]
     # the rerun resumes: only the failed run is redone
-    monkeypatch.setattr(harness, "train_weights", real)
+    monkeypatch.setattr(pipelines, "train_weights", real)
     mtime = os.stat(tmp_path / "addmul/fnn/smoke/seed0/result.json").st_mtime_ns
     assert main(["run", "--arch", "fnn", "--task", "addmul", "--tier", "smoke", "--seeds", "0-2",
                  "--out", str(tmp_path), "--quiet"]) == 0
