@@ -66,12 +66,14 @@ def _writable(out: Path) -> Path:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from modbench.run import run_grid
+    from modbench.stages import available_cpus, check_workers
 
+    workers = check_workers(available_cpus() if args.workers is None else args.workers)
     seeds = parse_seeds(args.seeds)
     out = _writable(Path(args.out))
     overrides = parse_overrides(args.set)
     return run_grid([args.arch], [args.task], args.tier, seeds, out, overrides,
-                    show_progress=not args.quiet, source=args.source)
+                    show_progress=not args.quiet, source=args.source, workers=workers)
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
@@ -139,6 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "mask_filter.mask_biases=true, arch_size.hidden=[800,800] (repeatable)")
     run.add_argument("--source", default="generated",
                      help="where the task's data come from: generated (default), dir:PATH or hub (SCAN)")
+    run.add_argument("--workers", type=int, default=None, metavar="N",
+                     help="processes for a run's independent stages, each with one thread "
+                          "(default: the CPUs available; any N gives the numbers of N=1 at one thread)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(func=cmd_run)
 

@@ -41,6 +41,9 @@ class RunSpec:
     overrides: tuple[tuple[str, Any], ...] = ()
     # Where the task's data come from: "generated" (default), or e.g. "dir:PATH", "hub" (SCAN).
     source: str = "generated"
+    # Processes for a run's independent stages (modbench.stages); not part of the run's identity:
+    # any count gives the numbers of workers=1 at one thread.
+    workers: int = 1
 
     def folder(self, out: Path) -> Path:
         return out / self.task / self.arch / self.tier / f"seed{self.seed}"
@@ -160,7 +163,7 @@ def _skeleton(run: Prepared) -> dict:
         "error": "not finished",
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "modbench": provenance.source_info(),
-        "environment": provenance.environment("cpu"),
+        "environment": provenance.environment("cpu", spec.workers),
         "architecture": {
             "name": spec.arch,
             "source_sha256": run.arch.source_sha256(),

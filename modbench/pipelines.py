@@ -20,6 +20,7 @@ from modbench.archs import build_model, io_parameter_names
 from modbench.masking import FrozenModel, MaskSet, binarize, train_mask
 from modbench.registry import Registry
 from modbench.scores import compute_scores, sysgen_scores
+from modbench.stages import stage_pool
 from modbench.training import train_weights
 
 Tick = Callable[[str], Callable[[int], None]]
@@ -101,32 +102,49 @@ def modularity(run, result: dict, tick: Tick) -> dict[str, MaskSet]:
     return stages
 
 
+def trained_on_split(run, split: str, seeds: dict, on_step=None) -> tuple[float, float]:
+    """Test accuracy on `split` of the architecture trained on `split`'s training set alone (the
+    paper's scan_baseline), and the seconds it took. Module-level: it may run in a worker."""
+    started = time.perf_counter()
+    model = train_network(run, split, seeds["init"], seeds["train_order"], on_step)
+    return run.task.accuracy(model, split), time.perf_counter() - started
+
+
 @PIPELINES.decorator("sysgen")
 def systematic_generalisation(run, result: dict, tick: Tick) -> dict[str, MaskSet]:
     task, seeds = run.task, result["seeds"]
     splits = list(task.subfunctions)
-    model, frozen, io_names, stages, timer = train_and_mask(run, result, tick)
+    with stage_pool(run.spec.workers) as pool:
+        # Independent of the main network: started first, so workers overlap the critical path.
+        baselines = {
+            s: pool.submit(trained_on_split, run, s, seeds["sysgen"][s],
+                           *((tick(f"sysgen:{s}"),) if pool.in_process else ()))
+            for s in splits
+        }
+        model, frozen, io_names, stages, timer = train_and_mask(run, result, tick)
 
-    def evaluate(mask: MaskSet | None, sets) -> dict[str, float]:
-        return {s: task.accuracy(frozen.forward_with(mask), s) for s in sets}
+        def evaluate(mask: MaskSet | None, sets) -> dict[str, float]:
+            return {s: task.accuracy(frozen.forward_with(mask), s) for s in sets}
 
-    accuracy = {
-        "full": evaluate(None, task.eval_sets),
-        "control": evaluate(stages["control"], task.eval_sets),
-        **{s: evaluate(stages[s], [task.iid, s]) for s in splits},
-    }
-    output_removal = {
-        s: analysis.output_row_removal(stages["control"], stages[s], model.output_parameter, task.output_tokens)
-        for s in splits
-    } if hasattr(model, "output_parameter") else None
-    timer = _timed(result, "evaluation", timer)
+        accuracy = {
+            "full": evaluate(None, task.eval_sets),
+            "control": evaluate(stages["control"], task.eval_sets),
+            **{s: evaluate(stages[s], [task.iid, s]) for s in splits},
+        }
+        output_removal = {
+            s: analysis.output_row_removal(stages["control"], stages[s], model.output_parameter, task.output_tokens)
+            for s in splits
+        } if hasattr(model, "output_parameter") else None
+        _timed(result, "evaluation", timer)
 
-    accuracy["sysgen"] = {}
-    for s in splits:  # the architecture trained on each split directly (paper's scan_baseline)
-        baseline = train_network(run, s, seeds["sysgen"][s]["init"], seeds["sysgen"][s]["train_order"],
-                                 tick(f"sysgen:{s}"))
-        accuracy["sysgen"][s] = task.accuracy(baseline, s)
-    _timed(result, "sysgen", timer)
+        accuracy["sysgen"], seconds = {}, 0.0
+        for s, stage in baselines.items():
+            accuracy["sysgen"][s], took = stage.result()
+            seconds += took
+            step = None if pool.in_process else tick(f"sysgen:{s}")
+            for i in range(run.budget.train.steps if step else 0):  # a worker's steps count when it reports
+                step(i)
+    result["wall_time_s"]["sysgen"] = seconds  # summed over the trainings (overlapping with workers)
 
     chance = {s: task.chance(s) for s in task.eval_sets}
     scores, notes = sysgen_scores(accuracy, chance, task.iid, splits)

@@ -41,11 +41,12 @@ def source_info() -> dict:
     return {"version": modbench_version(), "git_commit": commit, "git_dirty": dirty}
 
 
-def environment(device: str) -> dict:
+def environment(device: str, workers: int = 1) -> dict:
     return {
         "python": platform.python_version(),
         "torch": torch.__version__,
         "device": device,
-        "threads": torch.get_num_threads(),
+        "threads": 1 if workers > 1 else torch.get_num_threads(),  # modbench.stages
+        "workers": workers,
         "deterministic": torch.are_deterministic_algorithms_enabled(),
     }

@@ -21,10 +21,11 @@ def run_grid(
     overrides: tuple[tuple[str, Any], ...] = (),
     show_progress: bool = True,
     source: str = "generated",
+    workers: int = 1,
 ) -> int:
     """Run every (arch, task, seed); print a table per (arch, task). Returns the exit status:
     0 if every run finished, 1 if any failed (the others still ran)."""
-    prepared = [prepare(RunSpec(a, t, tier, s, overrides, source)) for a, t, s in product(archs, tasks, seeds)]
+    prepared = [prepare(RunSpec(a, t, tier, s, overrides, source, workers)) for a, t, s in product(archs, tasks, seeds)]
     # (run, its finished result or None); a conflicting old result is refused before any work
     runs = [(run, finished_result(run, out)) for run in prepared]
     failed = 0

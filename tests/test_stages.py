@@ -1,0 +1,50 @@
+"""Independent stages in worker processes: same numbers as one process at one thread."""
+import pytest
+import torch
+
+from modbench import harness
+from modbench.errors import ModbenchError
+from modbench.masking.maskset import load_masks
+from modbench.stages import check_workers, stage_pool
+
+
+def _one_thread_run(spec: harness.RunSpec, out):
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return harness.run_and_save(harness.prepare(spec), out)
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_a_pooled_scan_run_equals_the_single_process_run_at_one_thread(tmp_path):
+    single = harness.RunSpec("lstm_seq2seq", "scan", "smoke", 3)
+    pooled = harness.RunSpec("lstm_seq2seq", "scan", "smoke", 3, workers=2)
+    threads = torch.get_num_threads()
+    expected = _one_thread_run(single, tmp_path / "single")
+    got = harness.run_and_save(harness.prepare(pooled), tmp_path / "pooled")
+    assert torch.get_num_threads() == threads  # the pool gave the thread count back
+    assert got["status"] == "ok", got["error"]
+    assert got["run_id"] == expected["run_id"]  # workers are not part of the run's identity
+    assert got["accuracy"] == expected["accuracy"]
+    assert got["scores"] == expected["scores"]
+    assert got["masks"]["sha256"] == expected["masks"]["sha256"]
+    assert got["environment"]["workers"] == 2 and got["environment"]["threads"] == 1
+    assert got["wall_time_s"]["sysgen"] > 0
+    masks = load_masks(pooled.folder(tmp_path / "pooled") / "masks.safetensors")
+    assert set(masks) == {"control", "jump", "length", "turn_left"}
+
+
+def test_in_process_stages_run_when_their_result_is_asked_for():
+    calls = []
+    with stage_pool(1) as pool:
+        assert pool.in_process
+        stage = pool.submit(calls.append, "ran")
+        assert calls == []
+        stage.result(), stage.result()
+    assert calls == ["ran"]  # once
+
+
+def test_workers_below_one_are_refused_with_the_fix():
+    with pytest.raises(ModbenchError, match="--workers must be at least 1, got 0"):
+        check_workers(0)
