@@ -83,7 +83,7 @@ class Prepared:
     @property
     def total_steps(self) -> int:
         n_subs = len(self.task.subfunctions)
-        trainings = 1 + (n_subs if self.task.kind == "sysgen" else 0)
+        trainings = 1 + len(getattr(self.task, "sysgen_trainings", ()))
         return self.budget.train.steps * trainings + self.budget.mask.steps * (1 + n_subs)
 
 
@@ -179,7 +179,7 @@ def _skeleton(run: Prepared) -> dict:
             "source": spec.source,
         },
         "tier": spec.tier,
-        "seeds": derive_seeds(spec.seed, stages, list(task.subfunctions) if task.kind == "sysgen" else []),
+        "seeds": derive_seeds(spec.seed, stages, list(getattr(task, "sysgen_trainings", ()))),
         "config": run.config,
         "wall_time_s": {},
         "scores": None,

@@ -110,7 +110,8 @@ def sysgen_scores(
     - `combination_dependence/<s>` = acc(s test | C) − acc(s test | M_s), in [−1, 1]: the share
       of split s's test set that needed weights only its missing combinations use (lower is more
       compositional). Null when the network did not learn the IID task;
-    - `sysgen_acc/<s>`: test accuracy of the architecture trained on split s itself.
+    - `sysgen_acc/<s>`: test accuracy of the architecture trained on split s itself, or of the
+      IID network on an extrapolation set s (every entry of `acc["sysgen"]`).
     """
     scores: dict[str, float | None] = {"iid_acc": acc["full"][iid]}
     notes: dict[str, str] = {}
@@ -120,7 +121,8 @@ def sysgen_scores(
         scores[key] = None if reason else acc["control"][s] - acc[s][s]
         if reason:
             notes[key] = reason
-        scores[f"sysgen_acc/{s}"] = acc["sysgen"][s]
+    for s, value in acc["sysgen"].items():
+        scores[f"sysgen_acc/{s}"] = value
     return scores, notes
 
 

@@ -37,6 +37,18 @@ def sequence_loss(forward: ForwardFn, batch: Batch, sos: int) -> torch.Tensor:
     return (token_loss * valid).sum() / len(tgt)
 
 
+def bucketed_loss(forward: ForwardFn, batch: Batch, sos: int, bucket: int = 32) -> torch.Tensor:
+    """`sequence_loss` of the whole batch, computed `bucket` rows at a time: a batch sampled
+    sorted by length then pads each bucket only to its own longest sequence."""
+    n = len(batch[0])
+    if n <= bucket:
+        return sequence_loss(forward, batch, sos)
+    return sum(
+        sequence_loss(forward, tuple(t[i : i + bucket] for t in batch), sos) * min(bucket, n - i) / n
+        for i in range(0, n, bucket)
+    )
+
+
 @torch.no_grad()
 def greedy_decode(
     model: ForwardFn, src: torch.Tensor, src_len: torch.Tensor, steps: int, sos: int

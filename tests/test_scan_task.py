@@ -6,9 +6,9 @@ import torch
 from modbench import harness, results
 from modbench.data import OUTPUT_TOKENS
 from modbench.masking.maskset import load_masks
-from modbench.seq2seq import sequence_loss
+from modbench.seq2seq import bucketed_loss, sequence_loss
 from modbench.tasks import TASKS
-from modbench.tasks.scan import FIRST_WORD, SRC_EOS, bucketed_loss, encode_pairs
+from modbench.tasks.scan import FIRST_WORD, SRC_EOS, encode_pairs
 
 
 @pytest.fixture(scope="module")

@@ -11,11 +11,10 @@ from __future__ import annotations
 import difflib
 import hashlib
 import os
-import shutil
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
+from modbench.data.cache import cache_root, load_cached, save_atomic
 from modbench.data.scan_files import Pairs, file_names, find_files, format_line, read_pairs, write_pairs
 from modbench.data.scan_grammar import interpret
 from modbench.data.scan_splits import build_split, check_split
@@ -119,11 +118,6 @@ def scan_fingerprint(dataset_dict: datasets.DatasetDict) -> str:
                         for side in ("train", "test"))
 
 
-def cache_root(cache_dir: Path | None = None) -> Path:
-    """cache_dir, else $MODBENCH_CACHE, else ~/.cache/modbench."""
-    return Path(cache_dir or os.environ.get("MODBENCH_CACHE") or Path.home() / ".cache" / "modbench")
-
-
 def _materialise(train: Pairs, test: Pairs) -> datasets.DatasetDict:
     import datasets
 
@@ -135,44 +129,16 @@ def _materialise(train: Pairs, test: Pairs) -> datasets.DatasetDict:
     })
 
 
-def _save_atomic(dataset_dict: datasets.DatasetDict, folder: Path) -> None:
-    """Save into a temporary sibling, then rename it into place: a crash leaves no half cache."""
-    try:
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = folder.parent / f".{folder.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
-        tmp.mkdir()  # unlike mkdtemp's 0700, follows the umask: a cache may be shared
-    except OSError as err:
-        raise ModbenchError(f"cannot write the SCAN cache in {folder.parent} ({err.strerror}); "
-                            "set MODBENCH_CACHE to a writable folder") from None
-    from datasets.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
-
-    quiet_before = are_progress_bars_disabled()
-    try:
-        disable_progress_bars()  # a sub-second save needs no bar on the user's terminal
-        dataset_dict.save_to_disk(str(tmp))
-        os.replace(tmp, folder)
-    except OSError as err:
-        if not folder.is_dir():  # else another process finished the same cache first
-            raise ModbenchError(f"cannot write the SCAN cache {folder} ({err.strerror}); "
-                                "set MODBENCH_CACHE to a writable folder") from None
-    finally:
-        if not quiet_before:
-            enable_progress_bars()
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
 def load_scan(split: str, source: str = "generated", cache_dir: Path | None = None) -> datasets.DatasetDict:
     """SCAN split `split` as a DatasetDict ('train', 'test'; columns 'commands', 'actions', as on
     the hub), from `source` (see SOURCE_FORMS), cached in
     `cache_root(cache_dir)/scan/<split>-<fingerprint[:16]>`."""
     train, test = scan_pairs(split, source)
     folder = cache_root(cache_dir) / "scan" / f"{split}-{_fingerprint((train, test))[:16]}"
-    import datasets
-
-    if folder.is_dir():
-        return datasets.load_from_disk(str(folder))
-    dataset_dict = _materialise(train, test)
-    _save_atomic(dataset_dict, folder)
+    dataset_dict = load_cached(folder)
+    if dataset_dict is None:
+        dataset_dict = _materialise(train, test)
+        save_atomic(dataset_dict, folder)
     return dataset_dict
 
 

@@ -86,6 +86,32 @@ class Task(ABC):
             raise ModbenchError(f"unknown tier {tier!r}; choose one of {', '.join(TIERS)}")
 
 
+class SysgenTask(Task):
+    """A task of kind "sysgen": an IID evaluation set and held-out splits (DESIGN.md, systematic
+    generalisation). Split s's mask is trained on `sample(s, …)` and tested on `accuracy(…, s)`."""
+
+    kind = "sysgen"
+    iid: ClassVar[str]
+
+    @property
+    def eval_sets(self) -> tuple[str, ...]:
+        return (self.iid, *self.subfunctions, *self.extrapolation_sets)
+
+    @property
+    def sysgen_trainings(self) -> tuple[str, ...]:
+        """Splits the architecture is also trained on directly, each scored on its own test set."""
+        return self.subfunctions
+
+    @property
+    def extrapolation_sets(self) -> tuple[str, ...]:
+        """Test sets outside the training distribution, scored with the IID network itself."""
+        return ()
+
+    def own_mask_sets(self, split: str) -> tuple[str, ...]:
+        """Where split `split`'s own mask is evaluated."""
+        return (self.iid, split)
+
+
 TASKS: Registry[type[Task]] = Registry("task")
 
 

@@ -22,15 +22,14 @@ from modbench.contracts import SequenceIO
 from modbench.data import INPUT_WORDS, OUTPUT_TOKENS, load_scan, scan_fingerprint
 from modbench.errors import ModbenchError
 from modbench.masking.trainer import Batch, ForwardFn, MaskConfig, MaskFilter
-from modbench.seq2seq import sequence_accuracy, sequence_loss
-from modbench.tasks.base import TASKS, Task, TierBudget
+from modbench.seq2seq import bucketed_loss, sequence_accuracy
+from modbench.tasks.base import TASKS, SysgenTask, TierBudget
 from modbench.training import TrainConfig
 
 # Paper name of each evaluated split -> our split name (modbench.data.scan_splits).
 SPLITS = {"simple": "simple", "jump": "addprim_jump", "length": "length", "turn_left": "addprim_turn_left"}
 SRC_EOS, FIRST_WORD = 1, 2
 MAX_COMMAND_WORDS, MAX_ACTIONS = 9, 48
-BUCKET = 32  # rows per forward in the loss: length-sorted buckets cut the padding
 
 # Per tier: (train steps, mask steps per stage, batch, weight lr, steps after which the lr drops
 # ×0.1). Paper: 25,000 + 25,000 steps, batch 256, lr 1e-3 constant, clip 5 (paper_spec §4.6).
@@ -64,21 +63,9 @@ def encode_pairs(commands: list[str], actions: list[str]) -> Batch:
     return tuple(torch.from_numpy(a) for a in (src, src_len, tgt, tgt_len))
 
 
-def bucketed_loss(forward: ForwardFn, batch: Batch, sos: int) -> torch.Tensor:
-    """`sequence_loss` of the whole batch, computed in buckets of BUCKET rows (a sampled batch
-    is sorted by target length, so each bucket pads only to its own longest sequence)."""
-    n = len(batch[0])
-    if n <= BUCKET:
-        return sequence_loss(forward, batch, sos)
-    return sum(
-        sequence_loss(forward, tuple(t[i : i + BUCKET] for t in batch), sos) * min(BUCKET, n - i) / n
-        for i in range(0, n, BUCKET)
-    )
-
-
 @TASKS.decorator("scan")
-class Scan(Task):
-    name, version, kind = "scan", 1, "sysgen"
+class Scan(SysgenTask):
+    name, version = "scan", 1
     description = "SCAN: combination-specific weights and systematic generalisation (paper §4.6)"
     subfunctions = ("jump", "length", "turn_left")
     iid = "simple"
@@ -97,10 +84,6 @@ class Scan(Task):
             self._fingerprints[key] = scan_fingerprint(dataset)
             for side in ("train", "test"):
                 self._data[key, side] = encode_pairs(dataset[side]["commands"], dataset[side]["actions"])
-
-    @property
-    def eval_sets(self) -> tuple[str, ...]:
-        return (self.iid, *self.subfunctions)
 
     def budget(self, tier: str, arch: str) -> TierBudget:
         self.check_tier(tier)
