@@ -17,7 +17,8 @@ EXAMPLES = {
     "ls": "examples:\n  modbench ls tasks\n  modbench ls archs",
     "validate": "example:\n  modbench validate runs/addmul/fnn/quick/seed0/result.json",
     "data": "examples:\n  modbench data export scan --split length --out data/scan\n"
-            "  modbench data export scan --split addprim_jump --out data/scan --source dir:SCAN",
+            "  modbench data export scan --split addprim_jump --out data/scan --source dir:SCAN\n"
+            "  modbench data export math --module comparison__sort --out data/math --source generated:30000",
 }
 
 
@@ -107,13 +108,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_data_export(args: argparse.Namespace) -> int:
-    from modbench.data import DATASETS, export_scan
-    from modbench.data.scan_source import check_split, parse_source
+    from modbench.data import DATASETS
 
     if args.dataset not in DATASETS:
         raise ModbenchError(f"unknown dataset {args.dataset!r}; known: {', '.join(DATASETS)}")
-    check_split(args.split), parse_source(args.source)  # before --out is created
-    paths = export_scan(args.split, _writable(Path(args.out)), source=args.source)
+    option, export = DATASETS[args.dataset]
+    name = getattr(args, option)
+    if name is None:
+        raise ModbenchError(f"data export {args.dataset} needs --{option} NAME")
+    paths = export(name, Path(args.out), args.source, _writable)
     for path in paths:
         with open(path, "rb") as handle:
             print(f"{path}\t{sum(1 for _ in handle)} lines")
@@ -155,14 +158,18 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("files", nargs="+", metavar="FILE")
     validate.set_defaults(func=cmd_validate)
 
-    data = verb("data", "export a dataset's splits as files (SCAN: upstream's tasks_*.txt format)")
+    data = verb("data", "export a dataset as files in its upstream layout (SCAN's tasks_*.txt, "
+                        "DeepMind Mathematics' regime folders)")
     data_verbs = data.add_subparsers(dest="data_verb", required=True, metavar="ACTION")
     export = data_verbs.add_parser("export", help="write a split's train and test files",
                                    epilog=EXAMPLES["data"], formatter_class=argparse.RawDescriptionHelpFormatter)
-    export.add_argument("dataset", help="dataset name: scan")
-    export.add_argument("--split", required=True, help="e.g. simple, length, addprim_jump, around_right")
-    export.add_argument("--out", required=True, help="folder for tasks_train_<split>.txt and tasks_test_<split>.txt")
-    export.add_argument("--source", default="generated", help="generated (default), hub or dir:PATH")
+    export.add_argument("dataset", help="dataset name: scan or math")
+    export.add_argument("--split", help="scan: e.g. simple, length, addprim_jump, around_right")
+    export.add_argument("--module", help="math: e.g. arithmetic__add_or_sub, comparison__sort")
+    export.add_argument("--out", required=True, help="scan: folder for tasks_{train,test}_<split>.txt; "
+                                                     "math: folder for <regime>/<module>.txt")
+    export.add_argument("--source", default="generated",
+                        help="scan: generated (default), hub or dir:PATH; math: generated[:N] (default) or dir:PATH")
     export.set_defaults(func=cmd_data_export)
     return parser
 

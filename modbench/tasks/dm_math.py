@@ -1,0 +1,170 @@
+"""DeepMind Mathematics: do hard problems need weights that easy ones leave unused? (paper_spec §4.8)
+
+One task per module (`math_add_or_sub`, `math_sort`, `math_place_value`, `math_linear_1d`). The
+network is trained on train-easy + train-medium + train-hard; the control mask on the same data;
+the mask of split `hard` on train-easy only (the paper's stage "hard"). Accuracy on the held-out
+hard problems with the unmasked network, the control mask and the easy-only mask gives
+`combination_dependence/hard` = acc(hard | C) − acc(hard | M_easy-only) (DESIGN.md), and the
+unmasked network on the extrapolation set gives `sysgen_acc/extrapolate`. `iid_acc` is the
+interpolation set's accuracy.
+
+Encoding: characters of the generator's alphabet (95 printable ASCII characters, fixed, unlike the
+paper's vocabulary collected from the files); source ids 0 = PAD, 1 = EOS, 2… characters; target
+ids 0 = EOS, 1… characters; SOS is `SequenceIO.sos`.
+
+Changelog: v1 — first version.
+"""
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import torch
+
+from modbench.contracts import SequenceIO
+from modbench.data.math_generate import ALPHABET, DIFFICULTIES, MAX_ANSWER_CHARS, MAX_QUESTION_CHARS, MODULES
+from modbench.data.math_source import load_math, math_fingerprint
+from modbench.errors import ModbenchError
+from modbench.masking.trainer import Batch, ForwardFn, MaskConfig, MaskFilter
+from modbench.seq2seq import bucketed_loss, sequence_accuracy
+from modbench.tasks.base import TASKS, SysgenTask, TierBudget
+from modbench.training import TrainConfig
+
+SRC_EOS, FIRST_CHAR = 1, 2
+CHAR_INDEX = {c: i for i, c in enumerate(ALPHABET)}
+
+# Paper tier per module (paper_spec §4.8): train steps, batch, mask steps, mask batch, β, mask lr.
+# place_value was not in the paper: it takes add_or_sub's settings.
+PAPER = {
+    "arithmetic__add_or_sub": (30_000, 256, 30_000, 256, 2e-5, 0.03),
+    "comparison__sort": (30_000, 256, 30_000, 256, 3e-6, 0.03),
+    "numbers__place_value": (30_000, 256, 30_000, 256, 2e-5, 0.03),
+    "algebra__linear_1d": (200_000, 512, 50_000, 400, 1e-6, 0.02),
+}
+PAPER_SIZE = {"d_model": 512, "heads": 8, "ff": 2048, "layers": 6, "dropout": 0.1}
+# Quick tier: (train steps, mask steps, batch, lr, β); measured to fit 20 minutes (README).
+QUICK = (3_000, 1_000, 64, 1e-3, 1e-4)
+QUICK_SIZE = {"d_model": 128, "heads": 4, "ff": 256, "layers": 2, "dropout": 0.0}
+SMOKE = (30, 10, 16, 1e-3, 1e-4)
+SMOKE_SIZE = {"d_model": 16, "heads": 2, "ff": 32, "layers": 1}
+
+
+def encode_text(texts: list[str], width: int, first_id: int, end_id: int | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Strings -> (ids [N, width], lengths [N]); `end_id` appended when given (counted in length)."""
+    ids = np.zeros((len(texts), width), dtype=np.int64)
+    lengths = np.zeros(len(texts), dtype=np.int64)
+    for row, text in enumerate(texts):
+        try:
+            codes = [first_id + CHAR_INDEX[c] for c in text]
+        except KeyError as err:
+            raise ModbenchError(f"character {err.args[0]!r} in {text!r} is outside the generator's "
+                                "alphabet (printable ASCII); these files are not DeepMind Mathematics") from None
+        if end_id is not None:
+            codes.append(end_id)
+        ids[row, : len(codes)] = codes
+        lengths[row] = len(codes)
+    return torch.from_numpy(ids), torch.from_numpy(lengths)
+
+
+def encode_pairs(questions: list[str], answers: list[str]) -> Batch:
+    """-> (src [N, 161], src_len [N], tgt [N, 31], tgt_len [N]): EOS closes every question
+    (counted in src_len); answers are EOS-padded (not counted in tgt_len)."""
+    src, src_len = encode_text(questions, MAX_QUESTION_CHARS + 1, FIRST_CHAR, SRC_EOS)
+    tgt, tgt_len = encode_text(answers, MAX_ANSWER_CHARS + 1, 1, None)
+    return src, src_len, tgt, tgt_len
+
+
+class MathTask(SysgenTask):
+    """One DeepMind Mathematics module; subclasses set `module`."""
+
+    module: ClassVar[str]
+    version = 1
+    subfunctions = ("hard",)
+    iid = "interpolate"
+    sysgen_trainings = ()  # sysgen_acc comes from the extrapolation set
+    contract = SequenceIO(
+        src_vocab=FIRST_CHAR + len(ALPHABET), tgt_vocab=1 + len(ALPHABET),
+        max_src_len=MAX_QUESTION_CHARS + 1, max_tgt_len=MAX_ANSWER_CHARS,
+    )
+
+    output_tokens: ClassVar[tuple[str, ...]] = ("EOS", *ALPHABET)
+
+    def __init__(self, source: str = "generated") -> None:
+        self.source = source
+        dataset = load_math(self.module, source)
+        self._fingerprint = math_fingerprint(dataset)
+        self._data: dict[str, Batch] = {
+            split: encode_pairs(dataset[split]["question"], dataset[split]["answer"])
+            for split in dataset if len(dataset[split])
+        }
+        self._train = {"all": tuple(torch.cat(parts) for parts in zip(*(self._data[f"train_{d}"] for d in DIFFICULTIES))),
+                       "hard": self._data["train_easy"]}
+
+    @property
+    def eval_sets(self) -> tuple[str, ...]:
+        return (*DIFFICULTIES, self.iid, *self.extrapolation_sets)
+
+    def own_mask_sets(self, split: str) -> tuple[str, ...]:
+        return ("easy", split, self.iid)  # the easy-only mask on its own distribution, too
+
+    def budget(self, tier: str, arch: str) -> TierBudget:
+        self.check_tier(tier)
+        if tier == "paper":
+            steps, batch, mask_steps, mask_batch, beta, mask_lr = PAPER[self.module]
+            # Adam lr 1e-4 and clip 0.1 (paper_spec §4.8); its betas (0.9, 0.995), eps 1e-9 and
+            # linear_1d's 5,000-step warm-up are not modelled (README, differences).
+            return TierBudget(
+                train=TrainConfig(steps=steps, lr=1e-4, batch_size=batch, grad_clip=0.1),
+                mask=MaskConfig(steps=mask_steps, lr=mask_lr, beta=beta, batch_size=mask_batch, n_samples=8),
+                mask_filter=MaskFilter(mask_biases=False), arch_size=dict(PAPER_SIZE),
+            )
+        steps, mask_steps, batch, lr, beta = QUICK if tier == "quick" else SMOKE
+        return TierBudget(
+            train=TrainConfig(steps=steps, lr=lr, batch_size=batch, grad_clip=1.0),
+            mask=MaskConfig(steps=mask_steps, batch_size=batch, beta=beta, grad_clip=1.0),
+            mask_filter=MaskFilter(mask_biases=False),
+            arch_size=dict(QUICK_SIZE if tier == "quick" else SMOKE_SIZE) if arch == "transformer_seq2seq" else None,
+        )
+
+    def fingerprints(self) -> dict[str, str]:
+        return {self.module: self._fingerprint}
+
+    def _test(self, sub: str) -> Batch:
+        key = sub if sub in ("interpolate", "extrapolate") else f"test_{sub}"
+        if key not in self._data:
+            raise ModbenchError(f"{self.name} has no evaluation set {sub!r}; choose one of {', '.join(self.eval_sets)}")
+        return self._data[key]
+
+    def sample(self, sub: str | None, batch_size: int, generator: torch.Generator) -> Batch:
+        """Uniform with replacement over the training questions (`hard`: train-easy only),
+        sorted by question length, which sets the padding."""
+        data = self._train["all" if sub is None else sub]
+        pick = torch.randint(len(data[0]), (batch_size,), generator=generator)
+        pick = pick[torch.argsort(data[1][pick], stable=True)]
+        return tuple(t[pick] for t in data)
+
+    def loss(self, forward: ForwardFn, batch: Batch, sub: str | None) -> torch.Tensor:
+        return bucketed_loss(forward, batch, self.contract.sos)
+
+    def accuracy(self, forward: ForwardFn, sub: str) -> float:
+        """Exact-match accuracy of greedy decoding on `sub`'s test questions."""
+        return sequence_accuracy(forward, self._test(sub), self.contract.sos)
+
+    def chance(self, sub: str) -> float:
+        """Share of the test set's most frequent answer (best constant answer)."""
+        _, _, tgt, _ = self._test(sub)
+        _, counts = torch.unique(tgt, dim=0, return_counts=True)
+        return int(counts.max()) / len(tgt)
+
+
+def _register(short: str, module: str) -> None:
+    task = type(f"Math_{short}", (MathTask,), {
+        "module": module, "name": f"math_{short}",
+        "extrapolation_sets": ("extrapolate",) if MODULES[module] else (),  # linear_1d has none
+        "description": f"DeepMind Mathematics {module}: easy-only mask on hard problems (paper §4.8)",
+    })
+    TASKS.register(task.name, task)
+
+
+for _module in MODULES:
+    _register(_module.split("__", 1)[1], _module)

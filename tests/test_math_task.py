@@ -1,0 +1,85 @@
+"""The math tasks: encoding, which data each stage sees, and a smoke-tier run through the
+whole pipeline (train, control and easy-only masks, hard / interpolate / extrapolate accuracy)."""
+import pytest
+import torch
+
+from modbench import harness, results
+from modbench.data.math_generate import ALPHABET
+from modbench.errors import ModbenchError
+from modbench.tasks import TASKS
+from modbench.tasks.dm_math import FIRST_CHAR, SRC_EOS, encode_pairs
+
+SOURCE = "generated:300"  # 30 held out per difficulty: seconds, not minutes
+
+
+@pytest.fixture(scope="module")
+def task():
+    return TASKS.get("math_add_or_sub")(source=SOURCE)
+
+
+def test_every_module_is_a_registered_task():
+    assert {"math_add_or_sub", "math_sort", "math_place_value", "math_linear_1d"} <= set(TASKS.names())
+    assert TASKS.get("math_sort").module == "comparison__sort"
+
+
+def test_encoding_closes_questions_with_eos_and_pads_answers_with_eos():
+    src, src_len, tgt, tgt_len = encode_pairs(["What is 1 + 2?"], ["3"])
+    assert src_len.tolist() == [15] and src[0, 14] == SRC_EOS and src[0, 15:].eq(0).all()
+    assert src[0, 0] == FIRST_CHAR + ALPHABET.index("W")
+    assert tgt_len.tolist() == [1] and tgt[0, 0] == 1 + ALPHABET.index("3") and tgt[0, 1:].eq(0).all()
+    assert src.shape == (1, 161) and tgt.shape == (1, 31)
+
+
+def test_a_character_outside_the_alphabet_is_named():
+    with pytest.raises(ModbenchError, match="character 'é'"):
+        encode_pairs(["Qu'est-ce que 1 + 1 ? é"], ["2"])
+
+
+def test_the_hard_split_mask_sees_easy_questions_only(task):
+    easy = set(map(tuple, task._data["train_easy"][0].tolist()))
+    batch = task.sample("hard", 64, torch.Generator().manual_seed(0))
+    assert all(tuple(row) in easy for row in batch[0].tolist())
+    assert batch[1].tolist() == sorted(batch[1].tolist())  # sorted by question length
+    full = task.sample(None, 256, torch.Generator().manual_seed(0))
+    assert any(tuple(row) not in easy for row in full[0].tolist())  # medium and hard too
+
+
+def test_evaluation_sets_and_chance(task):
+    assert task.eval_sets == ("easy", "medium", "hard", "interpolate", "extrapolate")
+    assert TASKS.get("math_linear_1d").extrapolation_sets == ()  # the release has none for it
+    assert 0 < task.chance("hard") < 0.2
+    with pytest.raises(ModbenchError, match="no evaluation set 'train'"):
+        task.accuracy(None, "train")
+
+
+@pytest.fixture(scope="module")
+def smoke_result(tmp_path_factory):
+    out = tmp_path_factory.mktemp("math")
+    run = harness.prepare(harness.RunSpec("transformer_seq2seq", "math_add_or_sub", "smoke", 0, source=SOURCE))
+    return run, out, harness.run_and_save(run, out)
+
+
+def test_smoke_run_writes_a_complete_result(smoke_result):
+    run, out, result = smoke_result
+    assert result["status"] == "ok", result["error"]
+    assert results.load(run.spec.folder(out) / "result.json")["run_id"] == run.run_id
+    accuracy = result["accuracy"]
+    assert set(accuracy["full"]) == set(accuracy["control"]) == {"easy", "medium", "hard", "interpolate", "extrapolate"}
+    assert set(accuracy["hard"]) == {"easy", "hard", "interpolate"}  # the easy-only mask
+    assert accuracy["sysgen"] == {"extrapolate": accuracy["full"]["extrapolate"]}
+    assert "seeds" in result and "sysgen" not in result["seeds"]  # no extra trainings
+    assert set(result["masks"]["density"]) == {"control", "hard"}
+    assert result["task"]["source"] == SOURCE and set(result["task"]["fingerprints"]) == {"arithmetic__add_or_sub"}
+    assert result["config"]["arch_size"]["d_model"] == 16
+    scores = result["scores"]
+    assert scores["iid_acc"] == accuracy["full"]["interpolate"]
+    assert scores["sysgen_acc/extrapolate"] == accuracy["full"]["extrapolate"]
+    if scores["combination_dependence/hard"] is None:  # the smoke network learns nothing: said why
+        assert "did not learn" in result["score_notes"]["combination_dependence/hard"]
+
+
+def test_paper_tier_takes_the_papers_sizes(task):
+    budget = task.budget("paper", "transformer_seq2seq")
+    assert budget.arch_size == {"d_model": 512, "heads": 8, "ff": 2048, "layers": 6, "dropout": 0.1}
+    assert (budget.train.steps, budget.train.lr, budget.train.grad_clip) == (30_000, 1e-4, 0.1)
+    assert (budget.mask.steps, budget.mask.beta, budget.mask.lr, budget.mask.n_samples) == (30_000, 2e-5, 0.03, 8)
