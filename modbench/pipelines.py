@@ -21,7 +21,7 @@ from modbench.archs import build_model, io_parameter_names
 from modbench.masking import FrozenModel, MaskSet, binarize, train_mask
 from modbench.registry import Registry
 from modbench.scores import compute_scores, sysgen_scores
-from modbench.stages import stage_pool
+from modbench.stages import StagePool, stage_pool
 from modbench.training import train_weights
 
 Tick = Callable[[str], Callable[[int], None]]
@@ -44,21 +44,44 @@ def train_network(run, sub: str | None, init_seed: int, order_seed: int, on_step
     return model.eval()  # dropout off, BatchNorm on running statistics (paper_spec §1.6)
 
 
-def train_stage_masks(run, frozen: FrozenModel, seeds: dict, tick: Tick) -> dict[str, MaskSet]:
-    """The control mask (whole task) and one mask per sub-function, each from its own seed."""
+def train_one_mask(run, frozen: FrozenModel, sub: str | None, seed: int, on_step=None) -> MaskSet:
+    """The binary mask of one stage, trained on sub-function/split `sub`'s data (None: the whole
+    task). Module-level: it may run in a worker."""
     task = run.task
-    stages = {}
-    for stage, sub in [("control", None), *((f, f) for f in task.subfunctions)]:
-        logits = train_mask(
-            frozen,
-            lambda fn, batch, sub=sub: task.loss(fn, batch, sub),
-            lambda n, g, sub=sub: task.sample(sub, n, g),
-            run.budget.mask,
-            seeds["mask"][stage],
-            tick(f"mask:{stage}"),
-        )
-        stages[stage] = binarize(logits)
-    return stages
+    logits = train_mask(
+        frozen,
+        lambda fn, batch: task.loss(fn, batch, sub),
+        lambda n, g: task.sample(sub, n, g),
+        run.budget.mask,
+        seed,
+        on_step,
+    )
+    return binarize(logits)
+
+
+def count_steps(tick: Tick, phase: str, steps: int) -> None:
+    """Report the steps a worker did, once it has reported back."""
+    step = tick(phase)
+    for i in range(steps if step else 0):
+        step(i)
+
+
+def train_stage_masks(run, frozen: FrozenModel, seeds: dict, tick: Tick, pool: StagePool | None = None
+                      ) -> dict[str, MaskSet]:
+    """The control mask (whole task) and one mask per sub-function, each from its own seed.
+    Given a pool of worker processes, every stage but the first runs there, beside the first."""
+    plan = [("control", None), *((f, f) for f in run.task.subfunctions)]
+    farmed = {}
+    if pool is not None and not pool.in_process:
+        farmed = {stage: pool.submit(train_one_mask, run, frozen, sub, seeds["mask"][stage]) for stage, sub in plan[1:]}
+    stages = {
+        stage: train_one_mask(run, frozen, sub, seeds["mask"][stage], tick(f"mask:{stage}"))
+        for stage, sub in plan if stage not in farmed
+    }
+    for stage, future in farmed.items():
+        stages[stage] = future.result()
+        count_steps(tick, f"mask:{stage}", run.budget.mask.steps)
+    return {stage: stages[stage] for stage, _ in plan}
 
 
 def _timed(result: dict, phase: str, started: float) -> float:
@@ -67,9 +90,10 @@ def _timed(result: dict, phase: str, started: float) -> float:
     return now
 
 
-def train_and_mask(run, result: dict, tick: Tick):
+def train_and_mask(run, result: dict, tick: Tick, pool: StagePool | None = None):
     """The common start of every pipeline: train on the whole task, freeze, train the control
-    and sub-function masks. Returns (model, frozen model, I/O tensor names, mask sets, timer)."""
+    and sub-function masks (in `pool` too, when given). Returns (model, frozen model, I/O tensor
+    names, mask sets, timer)."""
     seeds = result["seeds"]
     timer = time.perf_counter()
     model = train_network(run, None, seeds["init"], seeds["train_order"], tick("train"))
@@ -78,7 +102,7 @@ def train_and_mask(run, result: dict, tick: Tick):
     result["architecture"]["n_params"] = sum(p.numel() for p in model.parameters())
     result["architecture"]["n_masked"] = sum(model.get_parameter(n).numel() for n in masked)
     frozen = FrozenModel(model, masked)
-    stages = train_stage_masks(run, frozen, seeds, tick)
+    stages = train_stage_masks(run, frozen, seeds, tick, pool)
     timer = _timed(result, "masks", timer)
     return model, frozen, io_parameter_names(model, masked), stages, timer
 
@@ -115,14 +139,15 @@ def trained_on_split(run, split: str, seeds: dict, on_step=None) -> tuple[float,
 def systematic_generalisation(run, result: dict, tick: Tick) -> dict[str, MaskSet]:
     task, seeds = run.task, result["seeds"]
     splits = list(task.subfunctions)
-    with stage_pool(run.spec.workers if task.sysgen_trainings else 1) as pool:
+    with stage_pool(run.spec.workers) as pool:
         # Independent of the main network: started first, so workers overlap the critical path.
+        # Without such trainings (math) the workers take the mask stages instead.
         baselines = {
             s: pool.submit(trained_on_split, run, s, seeds["sysgen"][s],
                            *((tick(f"sysgen:{s}"),) if pool.in_process else ()))
             for s in task.sysgen_trainings
         }
-        model, frozen, io_names, stages, timer = train_and_mask(run, result, tick)
+        model, frozen, io_names, stages, timer = train_and_mask(run, result, tick, None if baselines else pool)
 
         def evaluate(mask: MaskSet | None, sets) -> dict[str, float]:
             return {s: task.accuracy(frozen.forward_with(mask), s) for s in sets}
@@ -143,9 +168,8 @@ def systematic_generalisation(run, result: dict, tick: Tick) -> dict[str, MaskSe
         for s, stage in baselines.items():
             accuracy["sysgen"][s], took = stage.result()
             seconds += took
-            step = None if pool.in_process else tick(f"sysgen:{s}")
-            for i in range(run.budget.train.steps if step else 0):  # a worker's steps count when it reports
-                step(i)
+            if not pool.in_process:
+                count_steps(tick, f"sysgen:{s}", run.budget.train.steps)
     result["wall_time_s"]["sysgen"] = seconds  # summed over the trainings (overlapping with workers)
 
     chance = {s: task.chance(s) for s in task.eval_sets}

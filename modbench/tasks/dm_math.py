@@ -162,7 +162,9 @@ def _register(short: str, module: str) -> None:
         "module": module, "name": f"math_{short}",
         "extrapolation_sets": ("extrapolate",) if MODULES[module] else (),  # linear_1d has none
         "description": f"DeepMind Mathematics {module}: easy-only mask on hard problems (paper §4.8)",
+        "__module__": __name__,
     })
+    globals()[task.__name__] = task  # importable by name: runs pickle their task for workers
     TASKS.register(task.name, task)
 
 
