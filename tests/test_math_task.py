@@ -45,7 +45,7 @@ def test_the_hard_split_mask_sees_easy_questions_only(task):
 
 
 def test_evaluation_sets_and_chance(task):
-    assert task.eval_sets == ("easy", "medium", "hard", "interpolate", "extrapolate")
+    assert task.eval_sets == ("interpolate", "hard", "extrapolate")  # the paper's figure, and the scores
     assert TASKS.get("math_linear_1d").extrapolation_sets == ()  # the release has none for it
     assert 0 < task.chance("hard") < 0.2
     with pytest.raises(ModbenchError, match="no evaluation set 'train'"):
@@ -64,8 +64,8 @@ def test_smoke_run_writes_a_complete_result(smoke_result):
     assert result["status"] == "ok", result["error"]
     assert results.load(run.spec.folder(out) / "result.json")["run_id"] == run.run_id
     accuracy = result["accuracy"]
-    assert set(accuracy["full"]) == set(accuracy["control"]) == {"easy", "medium", "hard", "interpolate", "extrapolate"}
-    assert set(accuracy["hard"]) == {"easy", "hard", "interpolate"}  # the easy-only mask
+    assert set(accuracy["full"]) == set(accuracy["control"]) == {"hard", "interpolate", "extrapolate"}
+    assert set(accuracy["hard"]) == {"easy", "hard"}  # the easy-only mask
     assert accuracy["sysgen"] == {"extrapolate": accuracy["full"]["extrapolate"]}
     assert "seeds" in result and "sysgen" not in result["seeds"]  # no extra trainings
     assert set(result["masks"]["density"]) == {"control", "hard"}
