@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
+from multiprocessing.reduction import ForkingPickler
 from typing import Any, Callable, Iterator
 
 import torch
@@ -59,7 +61,17 @@ class StagePool:
         self.in_process = executor is None
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return _Deferred(fn, args) if self._executor is None else self._executor.submit(fn, *args)
+        if self._executor is None:
+            return _Deferred(fn, args)
+        # Pickled here and now: the executor would pickle in a feeder thread, later, while this
+        # process may already run the same module with masked tensors swapped in (a math run
+        # failed so: "Cowardly refusing to serialize non-leaf tensor").
+        return self._executor.submit(_call_pickled, bytes(ForkingPickler.dumps((fn, args))))
+
+
+def _call_pickled(payload: bytes) -> Any:
+    fn, args = pickle.loads(payload)
+    return fn(*args)
 
 
 def _one_thread() -> None:

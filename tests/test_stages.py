@@ -39,6 +39,19 @@ def test_a_pooled_run_equals_the_single_process_run_at_one_thread(tmp_path, arch
     assert set(masks) == stages
 
 
+def test_a_stage_gets_its_arguments_as_they_were_when_submitted():
+    """Arguments are pickled at submit time, not later in a feeder thread while the caller
+    already changes them (a math run once shipped a module mid-forward, with masked tensors
+    swapped in for its parameters)."""
+    with stage_pool(2) as pool:
+        stages = []
+        for _ in range(20):
+            box = [1, 2]
+            stages.append(pool.submit(sum, box))
+            box.append(100)  # what the caller does next must not reach the stage
+        assert [s.result() for s in stages] == [3] * 20
+
+
 def test_in_process_stages_run_when_their_result_is_asked_for():
     calls = []
     with stage_pool(1) as pool:
