@@ -170,7 +170,8 @@ def systematic_generalisation(run, result: dict, tick: Tick) -> dict[str, MaskSe
             seconds += took
             if not pool.in_process:
                 count_steps(tick, f"sysgen:{s}", run.budget.train.steps)
-    result["wall_time_s"]["sysgen"] = seconds  # summed over the trainings (overlapping with workers)
+    if baselines:  # summed over the trainings (overlapping with the main process in workers)
+        result["wall_time_s"]["sysgen"] = seconds
 
     chance = {s: task.chance(s) for s in task.eval_sets}
     scores, notes = sysgen_scores(accuracy, chance, task.iid, splits)
