@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from modbench import harness, results
+from modbench.archs import ARCHS
 from modbench.data.math_generate import ALPHABET
 from modbench.errors import ModbenchError
 from modbench.tasks import TASKS
@@ -52,10 +53,10 @@ def test_evaluation_sets_and_chance(task):
         task.accuracy(None, "train")
 
 
-@pytest.fixture(scope="module")
-def smoke_result(tmp_path_factory):
+@pytest.fixture(scope="module", params=["transformer_seq2seq", "lstm_seq2seq"])
+def smoke_result(request, tmp_path_factory):
     out = tmp_path_factory.mktemp("math")
-    run = harness.prepare(harness.RunSpec("transformer_seq2seq", "math_add_or_sub", "smoke", 0, source=SOURCE))
+    run = harness.prepare(harness.RunSpec(request.param, "math_add_or_sub", "smoke", 0, source=SOURCE))
     return run, out, harness.run_and_save(run, out)
 
 
@@ -70,7 +71,10 @@ def test_smoke_run_writes_a_complete_result(smoke_result):
     assert "sysgen" not in result["seeds"] and "sysgen" not in result["wall_time_s"]  # no extra trainings
     assert set(result["masks"]["density"]) == {"control", "hard"}
     assert result["task"]["source"] == SOURCE and set(result["task"]["fingerprints"]) == {"arithmetic__add_or_sub"}
-    assert result["config"]["arch_size"]["d_model"] == 16
+    if run.spec.arch == "transformer_seq2seq":  # the task's own smoke size
+        assert result["config"]["arch_size"]["d_model"] == 16
+    else:  # the LSTM keeps the architecture's smoke size
+        assert result["config"]["arch_size"] == ARCHS.get("lstm_seq2seq").sizes["smoke"]
     scores = result["scores"]
     assert scores["iid_acc"] == accuracy["full"]["interpolate"]
     assert scores["sysgen_acc/extrapolate"] == accuracy["full"]["extrapolate"]
