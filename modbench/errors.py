@@ -1,5 +1,19 @@
 """User-facing errors: one line that names the problem and the fix, never a traceback."""
+import traceback
+from pathlib import Path
 
 
 class ModbenchError(Exception):
     """An error caused by the user's input; the CLI prints its message alone and exits 2."""
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss or the mask logits became NaN or infinite. Not a user-input error: the run is
+    recorded as failed with this message and a grid goes on (`modbench check` reports it)."""
+
+
+def one_line(err: BaseException) -> str:
+    """`Type: message (at file:line)` of the innermost frame: a reason, never a traceback."""
+    frames = traceback.extract_tb(err.__traceback__)
+    where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
+    return f"{type(err).__name__}: {err}{where}"

@@ -7,7 +7,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from modbench.masking.trainer import Batch, LossFn, SampleFn
+from modbench.masking.trainer import Batch, LossFn, SampleFn, check_finite
 from modbench.optim import adam
 
 
@@ -22,6 +22,10 @@ class TrainConfig:
     # Steps after which the learning rate is multiplied by 0.1 (the paper code's `lr_sched.steps`,
     # gamma 0.1; paper_spec §2). Empty: constant rate, as in all of the paper's sweeps.
     lr_decay_at: tuple[int, ...] = ()
+
+
+# Steps between finiteness checks of the loss: each check waits for the device, and a NaN stays.
+CHECK_EVERY = 25
 
 
 def weight_step(
@@ -57,6 +61,8 @@ def train_weights(
             for group in optimiser.param_groups:
                 group["lr"] *= 0.1
         loss = weight_step(model, optimiser, loss_fn, sample_batch(cfg.batch_size, generator), cfg.grad_clip)
+        if step % CHECK_EVERY == 0 or step == cfg.steps - 1:
+            check_finite(loss, f"the training loss at step {step}")
         if step >= cfg.steps - 100:
             recent.append(loss.item())
         if on_step is not None:

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from modbench.errors import ModbenchError
+from modbench.errors import ModbenchError, TrainingDiverged
 from modbench.masking.gumbel import LogisticNoise, deterministic_mask, masked_weight
 from modbench.masking.maskset import MaskSet
 from modbench.optim import adam
@@ -133,6 +133,13 @@ class FrozenModel:
         )
 
 
+def check_finite(value: torch.Tensor, what: str) -> None:
+    """Raise TrainingDiverged when `value` holds a NaN or an infinity."""
+    if not bool(torch.isfinite(value).all()):
+        raise TrainingDiverged(f"{what} is not finite (NaN or inf); lower the learning rate or check "
+                               "the architecture's initialisation and forward")
+
+
 def init_logits(frozen: FrozenModel, cfg: MaskConfig) -> dict[str, torch.Tensor]:
     """One logit per masked weight, all at `cfg.init` (2.0: keep-probability σ(2) ≈ 0.88)."""
     return {
@@ -189,6 +196,8 @@ def train_mask(
         mask_step(frozen, logits, optimiser, loss_fn, batch, cfg, noise)
         if on_step is not None:
             on_step(step)
+    for name, l in logits.items():  # NaN gradients leave NaN logits, which would binarise to 0
+        check_finite(l, f"mask logit tensor {name!r}")
     return {n: l.detach() for n, l in logits.items()}
 
 
