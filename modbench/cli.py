@@ -5,6 +5,7 @@ import argparse
 import json
 import re
 import sys
+import time
 from pathlib import Path
 from typing import Sequence
 
@@ -15,6 +16,7 @@ EXAMPLES = {
            "  modbench run --arch lstm --task double_add --seeds 0-2 --set mask.beta=2e-4 --out beta2e-4\n"
            "  modbench run --arch transformer_seq2seq --task scan --seeds 0-2 --source dir:SCAN",
     "ls": "examples:\n  modbench ls tasks\n  modbench ls archs",
+    "check": "example:\n  modbench check submissions/_template",
     "validate": "example:\n  modbench validate runs/addmul/fnn/quick/seed0/result.json",
     "data": "examples:\n  modbench data export scan --split length --out data/scan\n"
             "  modbench data export scan --split addprim_jump --out data/scan --source dir:SCAN\n"
@@ -68,12 +70,14 @@ def _writable(out: Path) -> Path:
 def cmd_run(args: argparse.Namespace) -> int:
     from modbench.run import run_grid
     from modbench.stages import available_cpus, check_workers
+    from modbench.submission import resolve_arch
 
     workers = check_workers(available_cpus() if args.workers is None else args.workers)
     seeds = parse_seeds(args.seeds)
     out = _writable(Path(args.out))
     overrides = parse_overrides(args.set)
-    return run_grid([args.arch], [args.task], args.tier, seeds, out, overrides,
+    arch = resolve_arch(args.arch)  # a submission folder is loaded and registered by its name
+    return run_grid([arch], [args.task], args.tier, seeds, out, overrides,
                     show_progress=not args.quiet, source=args.source, workers=workers)
 
 
@@ -107,6 +111,20 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    from modbench.check import check_submission
+
+    started = time.perf_counter()
+    outcomes = check_submission(args.path)
+    for outcome in outcomes:
+        status = "PASS" if outcome.passed else "FAIL"
+        reason = f"  {outcome.kind}: {outcome.reason}" if not outcome.passed else ""
+        print(f"{status}  {outcome.task:<16} {outcome.seconds:5.1f} s{reason}")
+    failed = sum(not o.passed for o in outcomes)
+    print(f"{len(outcomes) - failed} passed, {failed} failed in {time.perf_counter() - started:.1f} s")
+    return 1 if failed else 0
+
+
 def cmd_data_export(args: argparse.Namespace) -> int:
     from modbench.data import DATASETS
 
@@ -134,7 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
         )
 
     run = verb("run", "train, mask and score architectures on tasks; write one result per run")
-    run.add_argument("--arch", required=True, help="architecture name (see `modbench ls archs`)")
+    run.add_argument("--arch", required=True,
+                     help="architecture name (see `modbench ls archs`) or a submission folder")
     run.add_argument("--task", required=True, help="task name (see `modbench ls tasks`)")
     run.add_argument("--tier", default="quick", help="smoke, quick (default) or paper")
     run.add_argument("--seeds", default="0", help="e.g. 0-4, 0,2,5 or 3 (default 0)")
@@ -153,6 +172,10 @@ def build_parser() -> argparse.ArgumentParser:
     ls = verb("ls", "list registered tasks or architectures")
     ls.add_argument("what", choices=["tasks", "archs"])
     ls.set_defaults(func=cmd_ls)
+
+    check = verb("check", "run a submission on the smoke tier of every task it supports; pass/fail per task")
+    check.add_argument("path", help="the submission's folder (submissions/<name>/) or its submission.py")
+    check.set_defaults(func=cmd_check)
 
     validate = verb("validate", "check result files against the schema")
     validate.add_argument("files", nargs="+", metavar="FILE")

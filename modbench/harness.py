@@ -11,7 +11,6 @@ import functools
 import hashlib
 import json
 import time
-import traceback
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,7 +20,7 @@ import numpy as np
 
 from modbench import provenance, results
 from modbench.archs import ARCHS, ArchSpec
-from modbench.errors import ModbenchError
+from modbench.errors import ModbenchError, one_line
 from modbench.masking import TRAINER_VERSION, MaskSet
 from modbench.masking.maskset import save_masks
 from modbench.pipelines import PIPELINES
@@ -88,7 +87,7 @@ class Prepared:
 
 
 @functools.lru_cache(maxsize=None)
-def _task(name: str, source: str) -> Task:
+def task_instance(name: str, source: str) -> Task:
     """One instance per task, source and process: its data depend on those alone, so every
     seed of a grid can share them (1M problems each for the arithmetic tasks)."""
     return TASKS.get(name)(source=source)
@@ -103,7 +102,7 @@ def prepare(spec: RunSpec) -> Prepared:
             f"architecture {spec.arch!r} does not fit task {spec.task!r} ({task_cls.contract.kind} "
             f"I/O); it supports {sorted(arch.factories)}; see `modbench ls archs`"
         )
-    task = _task(spec.task, spec.source)
+    task = task_instance(spec.task, spec.source)
     budget = task.budget(spec.tier, spec.arch)
     if budget.arch_size is None:  # the architecture's own size for this tier
         budget = dataclasses.replace(budget, arch_size=dict(arch.sizes.get(spec.tier, {})))
@@ -252,8 +251,7 @@ def run_and_save(run: Prepared, out: Path, progress=None) -> dict:
         raise
     except Exception as err:  # a broken run is recorded, and the grid goes on
         result = _skeleton(run)
-        last = traceback.extract_tb(err.__traceback__)[-1]
-        result["error"] = f"{type(err).__name__}: {err} (at {Path(last.filename).name}:{last.lineno})"
+        result["error"] = one_line(err)
     result["wall_time_s"]["total"] = time.perf_counter() - started
     results.write(folder / RESULT_FILE, result)
     return result

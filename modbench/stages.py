@@ -74,8 +74,14 @@ def _call_pickled(payload: bytes) -> Any:
     return fn(*args)
 
 
-def _one_thread() -> None:
+def _init_worker(submissions: list[str]) -> None:
+    """One thread, and the parent's submitted architectures: their classes pickle by a module
+    name that only exists where the submission file was loaded."""
+    from modbench.submission import load_submission
+
     torch.set_num_threads(1)
+    for path in submissions:
+        load_submission(path)
 
 
 @contextmanager
@@ -89,11 +95,14 @@ def stage_pool(workers: int) -> Iterator[StagePool]:
     if check_workers(workers) == 1:
         yield StagePool()
         return
+    from modbench.submission import loaded_paths
+
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         with ProcessPoolExecutor(
-            workers - 1, mp_context=multiprocessing.get_context("spawn"), initializer=_one_thread
+            workers - 1, mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker, initargs=(loaded_paths(),),
         ) as executor:
             yield StagePool(executor)
     finally:

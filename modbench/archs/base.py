@@ -24,14 +24,17 @@ class ArchSpec:
     factories: dict[str, Factory]  # contract kind -> factory
     sizes: dict[str, dict[str, Any]] = field(default_factory=dict)  # tier -> factory kwargs
     reference: str = ""
+    authors: tuple[str, ...] = ()
+    # The file that defines a submitted architecture (None: built-in; its factory's file counts).
+    source_file: str | None = None
 
     def supports(self, contract: Contract) -> bool:
         return contract.kind in self.factories
 
     def source_sha256(self) -> str:
         """sha256 of the file that defines the architecture (recorded in every result)."""
-        factory = next(iter(self.factories.values()))
-        source = Path(inspect.getfile(factory)).read_bytes()
+        path = self.source_file or inspect.getfile(next(iter(self.factories.values())))
+        source = Path(path).read_bytes()
         return hashlib.sha256(source).hexdigest()
 
 

@@ -44,6 +44,8 @@ class Task(ABC):
     kind: ClassVar[Literal["specialize", "reuse", "sysgen"]]
     subfunctions: ClassVar[tuple[str, ...]]
     contract: ClassVar[Contract]
+    # The data source of `modbench check`'s smoke runs: small enough to build in seconds.
+    smoke_source: ClassVar[str] = "generated"
 
     def __init__(self, source: str = "generated") -> None:
         if source != "generated":

@@ -85,6 +85,7 @@ class MathTask(SysgenTask):
     subfunctions = ("hard",)
     iid = "interpolate"
     sysgen_trainings = ()  # sysgen_acc comes from the extrapolation set
+    smoke_source = "generated:100"  # 10 test questions per set: seconds, even for sort
     contract = SequenceIO(
         src_vocab=FIRST_CHAR + len(ALPHABET), tgt_vocab=1 + len(ALPHABET),
         max_src_len=MAX_QUESTION_CHARS + 1, max_tgt_len=MAX_ANSWER_CHARS,

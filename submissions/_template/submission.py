@@ -1,0 +1,50 @@
+"""Template submission: copy this folder to submissions/<your_name>/ and edit.
+
+modbench imports this file and reads `SUBMISSION`. A factory takes the task's I/O contract
+(modbench/contracts.py) and the tier's size keywords, and returns an `nn.Module`. Loss,
+decoding, masking and scoring belong to modbench: the module only maps inputs to logits.
+
+- "vector" tasks (addmul, double_add): `forward(x [batch, n_in])` -> logits
+  `[batch, contract.n_heads * contract.n_classes]`, head-major.
+- "sequence" tasks (scan, math_*): `forward(src [batch, S], src_len [batch], tgt_in [batch, T])`
+  -> logits `[batch, T, contract.tgt_vocab]`, causal in `tgt_in`.
+
+Optionally name the tensors that touch inputs and outputs in `io_parameters` (used by
+p_reuse_strict); otherwise the first and last masked tensors count.
+
+Check it (smoke tier of every task it supports, under a minute on a CPU):
+    modbench check submissions/<your_name>
+Run it like a built-in:
+    modbench run --arch submissions/<your_name> --task addmul --tier quick --seeds 0-4 --out submissions/<your_name>/results
+"""
+from __future__ import annotations
+
+from torch import nn
+
+from modbench.contracts import VectorIO
+from modbench.submission import Submission
+
+
+class TemplateMLP(nn.Module):
+    def __init__(self, contract: VectorIO, hidden: int = 256, layers: int = 2):
+        super().__init__()
+        sizes = [contract.n_in] + [hidden] * layers
+        blocks: list[nn.Module] = []
+        for fan_in, fan_out in zip(sizes, sizes[1:]):
+            blocks += [nn.Linear(fan_in, fan_out), nn.ReLU()]
+        self.body = nn.Sequential(*blocks)
+        self.head = nn.Linear(sizes[-1], contract.n_out)
+        self.io_parameters = ("body.0.weight", "head.weight")
+
+    def forward(self, x):  # x: [batch, n_in] -> [batch, n_heads * n_classes]
+        return self.head(self.body(x))
+
+
+SUBMISSION = Submission(
+    name="template_mlp",
+    authors=("Your Name",),
+    description="two-layer ReLU MLP: the starting point for a submission",
+    reference="",
+    factories={"vector": TemplateMLP},
+    sizes={"smoke": {"hidden": 32}, "quick": {"hidden": 800, "layers": 4}},
+)

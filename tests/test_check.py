@@ -1,0 +1,82 @@
+"""Submissions: loading, `modbench check` on the template and on broken fixtures (each failure
+kind gives its reason in one line), and runs of a submission like a built-in."""
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from modbench import cli, harness
+from modbench.archs import ARCHS
+from modbench.check import check_submission
+from modbench.errors import ModbenchError
+from modbench.submission import load_submission, resolve_arch
+from modbench.tasks import TASKS
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = ROOT / "submissions" / "_template"
+BROKEN = Path(__file__).parent / "fixtures" / "submissions"
+VECTOR_TASKS = {"addmul", "double_add"}
+
+
+def test_the_template_passes_every_task_it_supports():
+    outcomes = check_submission(TEMPLATE)
+    assert {o.task for o in outcomes} == VECTOR_TASKS
+    assert all(o.passed and o.kind == "pass" for o in outcomes), outcomes
+
+
+@pytest.mark.parametrize("fixture, kind, words", [
+    ("import_error", "import", "ModuleNotFoundError: No module named 'modbench_no_such_module' (at submission.py:2)"),
+    ("no_declaration", "import", "defines no SUBMISSION"),
+    ("wrong_shape", "shape", "wrong output shape: got [4, {short}], expected [4, {n_out}]"),
+    ("forward_raises", "forward", "exception in forward: RuntimeError"),
+    ("nan_loss", "NaN loss", "the training loss at step 0 is not finite"),
+])
+def test_each_broken_submission_fails_with_its_reason(fixture, kind, words):
+    outcomes = check_submission(BROKEN / fixture)
+    assert outcomes and not any(o.passed for o in outcomes)
+    for outcome in outcomes:
+        contract = TASKS.get(outcome.task).contract if outcome.task in TASKS else None
+        expected = words  # wrong_shape drops one head of the task's contract
+        if contract is not None:
+            expected = words.format(short=contract.n_out - contract.n_classes, n_out=contract.n_out)
+        assert outcome.kind == kind and expected in outcome.reason, outcome
+        assert "\n" not in outcome.reason and "Traceback" not in outcome.reason
+
+
+def test_the_check_command_prints_one_line_per_task_and_its_exit_status(capsys):
+    assert cli.main(["check", str(TEMPLATE)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert sorted(line.split()[1] for line in lines if line.startswith("PASS")) == sorted(VECTOR_TASKS)
+    assert cli.main(["check", str(BROKEN / "wrong_shape")]) == 1
+    out = capsys.readouterr().out
+    assert out.count("FAIL") == 2 and "shape: wrong output shape" in out
+
+
+def test_a_missing_submission_is_named():
+    with pytest.raises(ModbenchError, match="no submission.py at"):
+        load_submission(BROKEN / "does_not_exist")
+
+
+def test_loading_is_idempotent_and_names_cannot_shadow_a_builtin(tmp_path):
+    assert load_submission(TEMPLATE) is load_submission(TEMPLATE / "submission.py")
+    clash = tmp_path / "clash"
+    clash.mkdir()
+    source = (TEMPLATE / "submission.py").read_text().replace('name="template_mlp"', 'name="fnn"')
+    (clash / "submission.py").write_text(source)
+    with pytest.raises(ModbenchError, match="'fnn' is taken"):
+        load_submission(clash)
+    assert ARCHS.get("fnn").source_file is None  # the built-in stays
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_submission_runs_like_a_builtin_and_its_source_is_recorded(tmp_path, workers):
+    # workers=2: the mask stages run in a spawned process, which must load the submission too
+    assert cli.main(["run", "--arch", str(TEMPLATE), "--task", "addmul", "--tier", "smoke",
+                     "--out", str(tmp_path), "--workers", str(workers), "--quiet"]) == 0
+    result = json.loads((tmp_path / "addmul/template_mlp/smoke/seed0/result.json").read_text())
+    assert result["status"] == "ok"
+    expected = hashlib.sha256((TEMPLATE / "submission.py").read_bytes()).hexdigest()
+    assert result["architecture"]["source_sha256"] == expected
+    assert resolve_arch(str(TEMPLATE)) == "template_mlp" and resolve_arch("fnn") == "fnn"
+    assert harness.prepare(harness.RunSpec("template_mlp", "addmul", "smoke", 0)).config["arch_size"] == {"hidden": 32}
