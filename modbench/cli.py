@@ -17,6 +17,9 @@ EXAMPLES = {
            "  modbench run --arch transformer_seq2seq --task scan --seeds 0-2 --source dir:SCAN",
     "ls": "examples:\n  modbench ls tasks\n  modbench ls archs",
     "check": "example:\n  modbench check submissions/_template",
+    "leaderboard": "example:\n  modbench leaderboard baselines submissions --out leaderboard",
+    "compare": "examples:\n  modbench compare baselines/addmul/fnn runs/addmul/my_net\n"
+               "  modbench compare baselines/addmul/fnn runs/addmul/my_net --fail-if-worse",
     "validate": "example:\n  modbench validate runs/addmul/fnn/quick/seed0/result.json",
     "data": "examples:\n  modbench data export scan --split length --out data/scan\n"
             "  modbench data export scan --split addprim_jump --out data/scan --source dir:SCAN\n"
@@ -125,6 +128,29 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    from modbench.leaderboard.collect import collect
+    from modbench.leaderboard.tables import build, write_board
+
+    board = build(collect([Path(f) for f in args.folders], args.tier), args.seed)
+    command = " ".join(["modbench leaderboard", *args.folders, "--out", args.out]
+                       + (["--tier", args.tier] if args.tier else []) + (["--seed", str(args.seed)] if args.seed else []))
+    for path in write_board(board, _writable(Path(args.out)), command):
+        print(path)
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from modbench.leaderboard.compare import compare, format_table, significantly_worse
+
+    rows = compare(Path(args.a), Path(args.b), args.seed)
+    print(format_table(rows))
+    worse = significantly_worse(rows)
+    better = sum(r.verdict == "better" for r in rows)
+    print(f"B is significantly better on {better} and worse on {len(worse)} of {len(rows)} scores")
+    return 1 if args.fail_if_worse and worse else 0
+
+
 def cmd_data_export(args: argparse.Namespace) -> int:
     from modbench.data import DATASETS
 
@@ -176,6 +202,22 @@ def build_parser() -> argparse.ArgumentParser:
     check = verb("check", "run a submission on the smoke tier of every task it supports; pass/fail per task")
     check.add_argument("path", help="the submission's folder (submissions/<name>/) or its submission.py")
     check.set_defaults(func=cmd_check)
+
+    board = verb("leaderboard", "tables of every result under the folders: README.md, leaderboard.csv, "
+                                "leaderboard.tex, index.html")
+    board.add_argument("folders", nargs="+", metavar="FOLDER", help="result folders, e.g. baselines submissions")
+    board.add_argument("--out", default="leaderboard", help="output folder (default ./leaderboard)")
+    board.add_argument("--tier", help="keep results of this tier only (default: all; mixed tiers are refused)")
+    board.add_argument("--seed", type=int, default=0, help="seed of the bootstrap generator (default 0)")
+    board.set_defaults(func=cmd_leaderboard)
+
+    cmp = verb("compare", "compare results folder B with A per score: estimates, difference CI, p-values")
+    cmp.add_argument("a", metavar="A", help="reference results folder (e.g. baselines/addmul/fnn)")
+    cmp.add_argument("b", metavar="B", help="results folder to judge against A")
+    cmp.add_argument("--fail-if-worse", action="store_true",
+                     help="exit 1 when B is significantly worse than A on any score (a CI gate)")
+    cmp.add_argument("--seed", type=int, default=0, help="seed of the bootstrap generator (default 0)")
+    cmp.set_defaults(func=cmd_compare)
 
     validate = verb("validate", "check result files against the schema")
     validate.add_argument("files", nargs="+", metavar="FILE")

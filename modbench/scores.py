@@ -128,3 +128,11 @@ def sysgen_scores(
 
 # Scores that may be negative: a difference of two accuracies.
 SIGNED_SCORES = ("combination_dependence/",)
+# Scores where less is better (DESIGN.md: a compositional solution needs no extra weights).
+LOWER_IS_BETTER = ("combination_dependence/",)
+
+
+def higher_is_better(score: str) -> bool:
+    """The direction tables rank a score in: every score but combination dependence grows with
+    modularity, specialisation, reuse or accuracy."""
+    return not score.startswith(LOWER_IS_BETTER)

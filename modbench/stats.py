@@ -68,7 +68,7 @@ def bootstrap_ci(x: Sequence[float], rng: np.random.Generator, statistic: str = 
         raise ValueError(f"statistic must be one of {sorted(_STATISTICS)}, got {statistic!r}")
     arr = _sample(x)
     if np.all(arr == arr[0]):
-        v = float(arr[0])
+        v = float(_STATISTICS[statistic](arr))  # computed like the estimate, so it equals it exactly
         return v, v
     res = st.bootstrap((arr,), _STATISTICS[statistic], n_resamples=n_resamples,
                        vectorized=True, confidence_level=level, method="percentile", rng=rng)
@@ -81,7 +81,7 @@ def bootstrap_diff_ci(a: Sequence[float], b: Sequence[float], rng: np.random.Gen
     since seeds of different entries are not paired. Both constant: exact, (d, d)."""
     xa, xb = _sample(a, "a"), _sample(b, "b")
     if np.all(xa == xa[0]) and np.all(xb == xb[0]):
-        d = float(xb[0] - xa[0])
+        d = float(np.mean(xb) - np.mean(xa))  # as the estimate is computed, so the CI holds it
         return d, d
 
     def diff(sa: np.ndarray, sb: np.ndarray, axis: int = -1) -> np.ndarray:

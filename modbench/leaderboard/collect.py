@@ -1,0 +1,126 @@
+"""Result folders → per (task, architecture) score samples over seeds, for tables and compare.
+
+Results that must never be pooled (DESIGN.md, Tiers) are refused here with the files named:
+mixed tiers, two versions of a task, two trainer versions, or one seed twice.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from modbench import results
+from modbench.errors import ModbenchError
+from modbench.harness import RESULT_FILE
+
+
+@dataclass
+class Entry:
+    """One architecture on one task: its scores per seed (None: not learned, see notes)."""
+
+    task: str
+    arch: str
+    seeds: dict[int, dict[str, float | None]] = field(default_factory=dict)
+    files: dict[int, Path] = field(default_factory=dict)
+    origins: list[str] = field(default_factory=list)  # the folders given that hold its results
+
+    def scores(self) -> list[str]:
+        """Score names in the order the results list them."""
+        names: dict[str, None] = {}
+        for scores in self.seeds.values():
+            names.update(dict.fromkeys(scores))
+        return list(names)
+
+    def values(self, score: str) -> list[float]:
+        """The seeds' values of `score` in seed order, leaving out nulls."""
+        return [s[score] for _, s in sorted(self.seeds.items()) if s.get(score) is not None]
+
+
+@dataclass
+class Collection:
+    tier: str
+    trainer_version: int
+    task_versions: dict[str, int]
+    entries: list[Entry]  # sorted by (task, arch)
+    failed: list[Path]  # result files with status "failed", left out
+
+    def tasks(self) -> list[str]:
+        return sorted({e.task for e in self.entries})
+
+    def for_task(self, task: str) -> list[Entry]:
+        return [e for e in self.entries if e.task == task]
+
+
+def result_files(folders: Sequence[Path]) -> list[tuple[Path, str]]:
+    """(result file, the folder argument it was found under), in a stable order."""
+    files: list[tuple[Path, str]] = []
+    for folder in folders:
+        folder = Path(folder)
+        if not folder.exists():
+            raise ModbenchError(f"no results folder {folder}; pass folders that hold <task>/<arch>/<tier>/seed<k>/{RESULT_FILE}")
+        found = sorted(folder.rglob(RESULT_FILE)) if folder.is_dir() else [folder]
+        files.extend((path, folder.as_posix()) for path in found)
+    if not files:
+        raise ModbenchError(f"no {RESULT_FILE} under {', '.join(map(str, folders))}; run `modbench run --out DIR` first")
+    return files
+
+
+def _one_value(kind: str, seen: dict[object, list[Path]]) -> object:
+    if len(seen) > 1:
+        listed = "; ".join(f"{value!r} in {len(paths)} file(s), e.g. {paths[0]}" for value, paths in seen.items())
+        raise ModbenchError(f"results mix {kind}s ({listed}); never pooled: pass folders of one {kind}")
+    return next(iter(seen))
+
+
+def collect(folders: Sequence[Path], tier: str | None = None) -> Collection:
+    """Read every result under `folders`; keep finished runs (of `tier`, if given)."""
+    entries: dict[tuple[str, str], Entry] = {}
+    tiers: dict[object, list[Path]] = defaultdict(list)
+    trainers: dict[object, list[Path]] = defaultdict(list)
+    versions: dict[str, dict[object, list[Path]]] = defaultdict(lambda: defaultdict(list))
+    failed: list[Path] = []
+    for path, origin in result_files(folders):
+        result = results.load(path)
+        if tier is not None and result["tier"] != tier:
+            continue
+        if result["status"] != "ok":
+            failed.append(path)
+            continue
+        task, arch, seed = result["task"]["name"], result["architecture"]["name"], result["seeds"]["run"]
+        tiers[result["tier"]].append(path)
+        trainers[result["config"]["trainer_version"]].append(path)
+        versions[task][result["task"]["version"]].append(path)
+        entry = entries.setdefault((task, arch), Entry(task, arch))
+        if seed in entry.seeds:
+            raise ModbenchError(f"seed {seed} of {arch} on {task} appears twice: {entry.files[seed]} and {path}; "
+                                "keep one of them")
+        entry.seeds[seed] = dict(result["scores"])
+        entry.files[seed] = path
+        if origin not in entry.origins:
+            entry.origins.append(origin)
+    if not entries:
+        raise ModbenchError(f"no finished results{f' of tier {tier}' if tier else ''} under "
+                            f"{', '.join(map(str, folders))}")
+    return Collection(
+        tier=_one_value("tier", tiers),
+        trainer_version=_one_value("trainer version", trainers),
+        task_versions={task: _one_value(f"{task} task version", seen) for task, seen in versions.items()},
+        entries=[entries[key] for key in sorted(entries)],
+        failed=failed,
+    )
+
+
+def check_comparable(collections: Iterable[Collection]) -> None:
+    """Refuse to compare collections that must never be pooled (compare's two sides)."""
+    collections = list(collections)
+    for kind, get in (("tier", lambda c: c.tier), ("trainer version", lambda c: c.trainer_version)):
+        values = {get(c) for c in collections}
+        if len(values) > 1:
+            raise ModbenchError(f"the results differ in {kind} ({', '.join(map(repr, sorted(values)))}); "
+                                "compare results of one tier and trainer version")
+    for task in {t for c in collections for t in c.task_versions}:
+        values = {c.task_versions[task] for c in collections if task in c.task_versions}
+        if len(values) > 1:
+            raise ModbenchError(f"the results hold versions {sorted(values)} of task {task!r}; "
+                                "rerun the older side with this modbench")

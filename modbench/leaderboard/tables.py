@@ -1,0 +1,164 @@
+"""Leaderboard tables from result folders (DESIGN.md, Statistics for tables).
+
+Per task and score: seeds, mean, IQM and a 95% bootstrap CI over seeds, and a rank tier from
+pairwise Welch's t tests, Holm-corrected across the task's table (Mann–Whitney U p-values,
+Holm-corrected too, are listed beside them; with 5 seeds a side its smallest two-sided p is
+2/252 ≈ 0.008, too coarse to carry tiers after correction). Across tasks: Friedman's test and
+Nemenyi rank groups over the (task, score) cells that a group of architectures all has.
+Entries with fewer than `stats.MIN_SEEDS_TO_RANK` seeds are shown but not ranked.
+
+Every bootstrap draws from a generator keyed by the table seed and the cell's name, so the same
+results give byte-identical tables, and adding an entry changes no other entry's CI.
+"""
+from __future__ import annotations
+
+import itertools
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from modbench import stats
+from modbench.leaderboard.collect import Collection, Entry
+from modbench.scores import higher_is_better
+
+ALPHA = 0.05
+TABLE_SEED = 0
+
+
+def cell_rng(seed: int, *key: str) -> np.random.Generator:
+    """A generator for one table cell: the table seed and the cell's name, nothing else."""
+    return np.random.default_rng([seed, zlib.crc32("/".join(key).encode())])
+
+
+@dataclass(frozen=True)
+class Row:
+    """One architecture's estimate of one score on one task."""
+
+    task: str
+    score: str
+    arch: str
+    origin: str
+    n_seeds: int
+    mean: float | None
+    iqm: float | None
+    ci: tuple[float, float] | None
+    tier: int | None  # None: fewer than MIN_SEEDS_TO_RANK seeds, or no value
+
+
+@dataclass(frozen=True)
+class Pair:
+    task: str
+    score: str
+    a: str
+    b: str
+    difference: float  # mean(b) − mean(a)
+    welch: float  # Holm-adjusted across the task's table
+    mannwhitney: float  # Holm-adjusted across the task's table
+
+
+@dataclass(frozen=True)
+class RankGroups:
+    """Friedman + Nemenyi over the cells a group of architectures shares."""
+
+    archs: list[str]
+    cells: list[str]  # "task: score"
+    result: stats.FriedmanResult | None
+    note: str  # why there is no test, or ""
+
+
+@dataclass(frozen=True)
+class Board:
+    collection: Collection
+    rows: list[Row]
+    pairs: list[Pair]
+    groups: list[RankGroups]
+
+
+def _ranked(values: list[float]) -> bool:
+    return len(values) >= stats.MIN_SEEDS_TO_RANK
+
+
+def task_table(entries: Sequence[Entry], seed: int = TABLE_SEED) -> tuple[list[Row], list[Pair]]:
+    """Rows and pairwise tests of one task's table (Holm across all its pairs and scores)."""
+    scores = list(dict.fromkeys(s for e in entries for s in e.scores()))
+    raw: list[tuple[str, Entry, Entry, float, float, float]] = []
+    for score in scores:
+        ranked = [e for e in entries if _ranked(e.values(score))]
+        for a, b in itertools.combinations(ranked, 2):
+            x, y = a.values(score), b.values(score)
+            raw.append((score, a, b, stats.mean(y) - stats.mean(x), stats.welch_p(x, y), stats.mannwhitney_p(x, y)))
+    welch = stats.holm([r[4] for r in raw])
+    mwu = stats.holm([r[5] for r in raw])
+    pairs = [Pair(e.task, score, e.arch, f.arch, d, w, m) for (score, e, f, d, _, _), w, m in zip(raw, welch, mwu)]
+    significant = {(p.score, p.a, p.b) for p in pairs if p.welch < ALPHA}
+    significant |= {(s, b, a) for s, a, b in significant}
+    rows = []
+    for score in scores:
+        ranked = [e for e in entries if _ranked(e.values(score))]
+        tiers = stats.rank_tiers([stats.mean(e.values(score)) for e in ranked],
+                                 lambda i, j: (score, ranked[i].arch, ranked[j].arch) in significant,
+                                 higher_is_better(score))
+        tier_of = {e.arch: t for e, t in zip(ranked, tiers)}
+        sign = -1 if higher_is_better(score) else 1
+        # Ranked entries by tier and mean, best first; then the unranked, by name.
+        order = sorted(entries, key=lambda e: (tier_of.get(e.arch, 1 << 30),
+                                               sign * stats.mean(e.values(score)) if e.arch in tier_of else 0,
+                                               e.arch))
+        for e in order:
+            values = e.values(score)
+            estimates = (None, None, None)
+            if values:
+                ci = stats.bootstrap_ci(values, cell_rng(seed, e.task, score, e.arch))
+                estimates = (stats.mean(values), stats.iqm(values), ci)
+            rows.append(Row(e.task, score, e.arch, ", ".join(e.origins), len(values), *estimates, tier_of.get(e.arch)))
+    return rows, pairs
+
+
+def rank_groups(collection: Collection) -> list[RankGroups]:
+    """Friedman + Nemenyi per group of architectures that have ranked values on the same cells
+    (e.g. the vector architectures on addmul and double_add)."""
+    cells_of: dict[str, dict[str, float]] = {}
+    for e in collection.entries:
+        for score in e.scores():
+            if _ranked(e.values(score)):
+                # Rounded: means equal but for float summation order must tie in the ranks.
+                cells_of.setdefault(e.arch, {})[f"{e.task}: {score}"] = round(stats.mean(e.values(score)), 12)
+    by_tasks: dict[tuple[str, ...], list[str]] = {}
+    for arch, cells in sorted(cells_of.items()):
+        by_tasks.setdefault(tuple(sorted({c.split(":")[0] for c in cells})), []).append(arch)
+    groups = []
+    for tasks, archs in sorted(by_tasks.items()):
+        cells = sorted(set.intersection(*(set(cells_of[a]) for a in archs)))
+        if len(archs) < 3 or len(cells) < 2:
+            groups.append(RankGroups(archs, cells, None, f"needs ≥ 3 architectures ranked on ≥ 2 cells "
+                                                         f"(has {len(archs)} on {len(cells)})"))
+            continue
+        matrix = np.array([[cells_of[a][c] for a in archs] for c in cells])  # [cells, archs]
+        directions = [higher_is_better(c.split(": ", 1)[1]) for c in cells]
+        groups.append(RankGroups(archs, cells, stats.friedman_nemenyi(matrix, directions, ALPHA), ""))
+    return groups
+
+
+def build(collection: Collection, seed: int = TABLE_SEED) -> Board:
+    rows: list[Row] = []
+    pairs: list[Pair] = []
+    for task in collection.tasks():
+        task_rows, task_pairs = task_table(collection.for_task(task), seed)
+        rows += task_rows
+        pairs += task_pairs
+    return Board(collection, rows, pairs, rank_groups(collection))
+
+
+def write_board(board: Board, out: Path, command: str) -> list[Path]:
+    """leaderboard/README.md, leaderboard.csv, leaderboard.tex and index.html (atomic writes)."""
+    from modbench.leaderboard.render import render_all
+    from modbench.results import write_atomic
+
+    paths = []
+    for name, text in render_all(board, command).items():
+        write_atomic(out / name, text)
+        paths.append(out / name)
+    return paths

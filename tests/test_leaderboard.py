@@ -1,0 +1,138 @@
+"""Leaderboard and compare on the committed fixture tree (tests/fixtures/make_results.py):
+hand-chosen scores, so every expectation below follows by hand."""
+import csv
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from modbench import cli
+from modbench.errors import ModbenchError
+from modbench.leaderboard.collect import collect
+from modbench.leaderboard.compare import compare
+from modbench.leaderboard.tables import build
+
+FIXTURES = Path(__file__).parent / "fixtures" / "results"
+FILES = ("README.md", "leaderboard.csv", "leaderboard.tex", "index.html")
+
+
+@pytest.fixture(scope="module")
+def board():
+    return build(collect([FIXTURES]))
+
+
+def rows(board, task, score):
+    return {r.arch: r for r in board.rows if r.task == task and r.score == score}
+
+
+def test_estimates_and_tiers_follow_the_hand_chosen_scores(board):
+    table = rows(board, "addmul", "p_specialize")
+    assert table["fnn"].mean == pytest.approx(0.97) and table["lstm"].mean == pytest.approx(0.92)
+    assert table["fnn"].iqm == pytest.approx((0.96 + 0.97 + 0.98) / 3)  # 5 seeds: one trimmed each side
+    assert {a: r.tier for a, r in table.items()} == {"fnn": 1, "twin_fnn": 1, "lstm": 2, "routed_mlp": 3, "few_seeds": None}
+    for r in table.values():
+        assert r.ci[0] <= r.mean <= r.ci[1]
+    # lower tier for a lower score: p_reuse on double_add ranks the other way round
+    assert {a: r.tier for a, r in rows(board, "double_add", "p_reuse").items()} == {
+        "lstm": 1, "routed_mlp": 2, "fnn": 3, "twin_fnn": 3}
+
+
+def test_entries_under_five_seeds_are_shown_not_ranked(board):
+    few = rows(board, "addmul", "p_specialize")["few_seeds"]
+    assert (few.n_seeds, few.tier) == (3, None) and few.mean == pytest.approx(0.99)
+    partial = rows(board, "addmul", "p_specialize_removal")["routed_mlp"]  # one seed's score is null
+    assert (partial.n_seeds, partial.tier) == (4, None)
+    assert all("few_seeds" not in (p.a, p.b) for p in board.pairs)
+
+
+def test_failed_runs_are_left_out_and_counted(board):
+    assert [p.parts[-4] for p in board.collection.failed] == ["few_seeds"]
+    assert "double_add" not in {r.task for r in board.rows if r.arch == "few_seeds"}
+
+
+def test_holm_adjusts_across_the_whole_task_table(board):
+    pairs = [p for p in board.pairs if p.task == "addmul"]
+    assert len(pairs) == 6 + 3  # p_specialize: 4 ranked entries; removal: 3
+    twins = [p for p in pairs if {p.a, p.b} == {"fnn", "twin_fnn"}]
+    assert all(p.welch == 1.0 and p.difference == 0 for p in twins)  # same values: no difference
+
+
+def test_friedman_groups_cover_the_architectures_that_share_cells(board):
+    (group,) = board.groups
+    assert group.archs == ["fnn", "lstm", "routed_mlp", "twin_fnn"]
+    assert group.cells == ["addmul: p_specialize", "double_add: p_reuse", "double_add: p_reuse_strict"]
+    ranks = dict(zip(group.archs, group.result.average_ranks))
+    # per cell, 1 = best: lstm 3,1,1; fnn and twin_fnn 1.5,3.5,2.5; routed_mlp 4,2,4
+    assert ranks == pytest.approx({"lstm": 5 / 3, "fnn": 7.5 / 3, "twin_fnn": 7.5 / 3, "routed_mlp": 10 / 3})
+
+
+def test_the_files_are_byte_identical_across_runs_and_complete(tmp_path, monkeypatch):
+    for out in ("one", "two"):  # the same command line in two places
+        (tmp_path / out).mkdir()
+        monkeypatch.chdir(tmp_path / out)
+        assert cli.main(["leaderboard", str(FIXTURES), "--out", "board"]) == 0
+    for name in FILES:
+        assert (tmp_path / "one/board" / name).read_bytes() == (tmp_path / "two/board" / name).read_bytes()
+    tmp_path = tmp_path / "one" / "board"
+    table = list(csv.DictReader(io.StringIO((tmp_path / "leaderboard.csv").read_text())))
+    assert len(table) == 2 * 5 + 2 * 4  # addmul: 2 scores x 5 archs; double_add: 2 x 4
+    markdown = (tmp_path / "README.md").read_text()
+    assert "## addmul" in markdown and "## double_add" in markdown and "Friedman" in markdown
+    assert "\\toprule" in (tmp_path / "leaderboard.tex").read_text()
+    assert "<table>" in (tmp_path / "index.html").read_text()
+
+
+def test_adding_entries_changes_no_other_entrys_ci(board):
+    alone = build(collect([FIXTURES / "addmul" / "fnn"]))
+    assert {r.score: r.ci for r in alone.rows} == {r.score: r.ci for r in board.rows
+                                                   if r.task == "addmul" and r.arch == "fnn"}
+
+
+def _copy_with(tmp_path, change):
+    tree = tmp_path / "tree"
+    shutil.copytree(FIXTURES / "addmul" / "fnn", tree / "addmul" / "fnn")
+    path = tree / "addmul/fnn/quick/seed0/result.json"
+    result = json.loads(path.read_text())
+    change(result)
+    path.write_text(json.dumps(result))
+    return tree
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda r: r.update(tier="smoke"), "results mix tiers"),
+    (lambda r: r["task"].update(version=2), "addmul task versions"),
+    (lambda r: r["config"].update(trainer_version=2), "trainer versions"),
+])
+def test_results_that_must_not_be_pooled_are_refused(tmp_path, change, message):
+    with pytest.raises(ModbenchError, match=message):
+        collect([_copy_with(tmp_path, change)])
+
+
+def test_one_seed_twice_is_refused(tmp_path):
+    with pytest.raises(ModbenchError, match="seed 0 of fnn on addmul appears twice"):
+        collect([FIXTURES / "addmul" / "fnn", FIXTURES / "addmul" / "fnn"])
+
+
+def test_compare_against_itself_passes_and_finds_nothing(capsys):
+    folder = str(FIXTURES / "addmul" / "fnn")
+    assert cli.main(["compare", folder, folder, "--fail-if-worse"]) == 0
+    assert "better on 0 and worse on 0 of 2 scores" in capsys.readouterr().out
+
+
+def test_compare_fails_on_a_weaker_folder_only_with_the_gate():
+    strong, weak = FIXTURES / "addmul" / "fnn", FIXTURES / "addmul" / "lstm"
+    rows = {r.score: r for r in compare(strong, weak)}
+    assert rows["p_specialize"].verdict == "worse" and rows["p_specialize"].difference == pytest.approx(-0.05)
+    assert rows["p_specialize"].p_improvement == pytest.approx(0.0)  # every lstm seed below every fnn seed
+    lo, hi = rows["p_specialize"].ci
+    assert lo <= -0.05 <= hi < 0
+    assert cli.main(["compare", str(strong), str(weak), "--fail-if-worse"]) == 1
+    assert cli.main(["compare", str(strong), str(weak)]) == 0  # no gate: report only
+    assert cli.main(["compare", str(weak), str(strong), "--fail-if-worse"]) == 0  # B better
+
+
+def test_compare_needs_one_architecture_per_side():
+    with pytest.raises(ModbenchError, match="holds 5 architectures for addmul"):
+        compare(FIXTURES, FIXTURES / "addmul" / "fnn")
