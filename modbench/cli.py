@@ -20,6 +20,7 @@ EXAMPLES = {
     "leaderboard": "example:\n  modbench leaderboard baselines submissions --out leaderboard",
     "compare": "examples:\n  modbench compare baselines/addmul/fnn runs/addmul/my_net\n"
                "  modbench compare baselines/addmul/fnn runs/addmul/my_net --fail-if-worse",
+    "plot": "example:\n  modbench plot baselines/addmul/fnn --out figures",
     "validate": "example:\n  modbench validate runs/addmul/fnn/quick/seed0/result.json",
     "data": "examples:\n  modbench data export scan --split length --out data/scan\n"
             "  modbench data export scan --split addprim_jump --out data/scan --source dir:SCAN\n"
@@ -151,6 +152,17 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 1 if args.fail_if_worse and worse else 0
 
 
+def cmd_plot(args: argparse.Namespace) -> int:
+    from modbench.plot import plot_results
+
+    written = plot_results(Path(args.results), _writable(Path(args.out)))
+    for path in written:
+        print(path)
+    if not written:
+        raise ModbenchError(f"no finished result under {args.results} has anything to plot")
+    return 0
+
+
 def cmd_data_export(args: argparse.Namespace) -> int:
     from modbench.data import DATASETS
 
@@ -218,6 +230,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="exit 1 when B is significantly worse than A on any score (a CI gate)")
     cmp.add_argument("--seed", type=int, default=0, help="seed of the bootstrap generator (default 0)")
     cmp.set_defaults(func=cmd_compare)
+
+    plot = verb("plot", "PNG figures per result: per-layer sharing, mask keep-probabilities, accuracy per mask")
+    plot.add_argument("results", help="a result.json or a folder of results")
+    plot.add_argument("--out", required=True, help="folder for the PNG files")
+    plot.set_defaults(func=cmd_plot)
 
     validate = verb("validate", "check result files against the schema")
     validate.add_argument("files", nargs="+", metavar="FILE")

@@ -205,7 +205,12 @@ def run_one(
     result.update(
         status="ok",
         error=None,
-        masks={"file": MASKS_FILE, "sha256": None, "density": {s: m.total_density() for s, m in stages.items()}},
+        masks={
+            "file": MASKS_FILE, "sha256": None, "density": {s: m.total_density() for s, m in stages.items()},
+            # [HISTOGRAM_BINS] counts of σ(logit) over [0, 1] per stage (modbench plot draws them)
+            "keep_probability_histogram": {s: list(m.keep_probability_histogram) for s, m in stages.items()
+                                           if m.keep_probability_histogram is not None},
+        },
     )
     return result, stages
 

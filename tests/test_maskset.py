@@ -74,3 +74,15 @@ def test_corrupted_mask_file_is_a_clear_error(tmp_path):
     path.write_bytes(b"not a tensor file")
     with pytest.raises(ModbenchError, match="cannot read masks"):
         load_masks(path)
+
+
+def test_binarize_counts_keep_probabilities_in_twenty_bins():
+    from modbench.masking import binarize
+
+    # σ: -5 → 0.007, -3 → 0.047 (bin 0); 0 → 0.5 (bin 10); 2 → 0.881 (bin 17); 5, 10 → ≈ 1 (bin 19)
+    masks = binarize({"a": torch.tensor([-3.0, 0.0, 2.0, 10.0]), "b": torch.tensor([[5.0, -5.0]])})
+    expected = [0] * 20
+    expected[0], expected[10], expected[17], expected[19] = 2, 1, 1, 2
+    assert list(masks.keep_probability_histogram) == expected
+    assert masks.masks["a"].tolist() == [False, True, True, True]  # keep iff logit ≥ 0
+    assert (~masks).keep_probability_histogram is None  # algebra makes no claim about logits

@@ -70,6 +70,8 @@ def test_smoke_run_writes_a_complete_result(smoke_result):
     assert accuracy["sysgen"] == {"extrapolate": accuracy["full"]["extrapolate"]}
     assert "sysgen" not in result["seeds"] and "sysgen" not in result["wall_time_s"]  # no extra trainings
     assert set(result["masks"]["density"]) == {"control", "hard"}
+    for counts in result["masks"]["keep_probability_histogram"].values():  # every masked weight, once
+        assert len(counts) == 20 and sum(counts) == result["architecture"]["n_masked"]
     assert result["task"]["source"] == SOURCE and set(result["task"]["fingerprints"]) == {"arithmetic__add_or_sub"}
     if run.spec.arch == "transformer_seq2seq":  # the task's own smoke size
         assert result["config"]["arch_size"]["d_model"] == 16

@@ -5,7 +5,7 @@ shape. A parameter missing from the set is used unmasked (paper_spec §1.7).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping
 
@@ -14,9 +14,16 @@ import torch
 from modbench.errors import ModbenchError
 
 
+HISTOGRAM_BINS = 20  # equal bins over [0, 1] of the keep-probabilities σ(logit)
+
+
 @dataclass(frozen=True)
 class MaskSet:
     masks: Mapping[str, torch.Tensor]  # name -> bool tensor, shape of the parameter
+    # Counts of the trained keep-probabilities σ(logit) of every masked weight in HISTOGRAM_BINS
+    # bins (None for sets made by algebra or loaded from disk): a mask that has converged is
+    # bimodal at 0 and 1; one stopped early still has weights near its initial σ(2) ≈ 0.88.
+    keep_probability_histogram: tuple[int, ...] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         for name, mask in self.masks.items():

@@ -16,7 +16,7 @@ from torch.func import functional_call
 
 from modbench.errors import ModbenchError, TrainingDiverged
 from modbench.masking.gumbel import LogisticNoise, deterministic_mask, masked_weight
-from modbench.masking.maskset import MaskSet
+from modbench.masking.maskset import HISTOGRAM_BINS, MaskSet
 from modbench.optim import adam
 
 # Bump on any change that can move a score (sampling, loss, optimiser, step count rule).
@@ -202,4 +202,8 @@ def train_mask(
 
 
 def binarize(logits: dict[str, torch.Tensor]) -> MaskSet:
-    return MaskSet({n: deterministic_mask(l) for n, l in logits.items()})
+    """The deterministic masks (keep iff logit ≥ 0), with the histogram of σ(logit)."""
+    probabilities = torch.cat([torch.sigmoid(l.detach().flatten().float()) for l in logits.values()])
+    histogram = torch.histc(probabilities, bins=HISTOGRAM_BINS, min=0.0, max=1.0)
+    return MaskSet({n: deterministic_mask(l) for n, l in logits.items()},
+                   tuple(int(c) for c in histogram.tolist()))

@@ -1,0 +1,98 @@
+"""`modbench plot`: PNG figures of one or many result files (matplotlib, no display needed).
+
+Per result: per-layer sharing (IoU and IoMin of each pair of sub-function masks, the paper's
+Figure 3 view), the histogram of mask keep-probabilities σ(logit) per stage (converged masks
+are bimodal), and the accuracy of every mask variant on every sub-function (for addmul this is
+the paper's add/mul "confusion": the add mask keeps addition, drops multiplication).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: works on machines without a display
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from modbench import results  # noqa: E402
+from modbench.leaderboard.collect import result_files  # noqa: E402
+
+
+def sharing_figure(result: dict):
+    """Grouped bars per masked layer: IoU and IoMin of each pair of masks, or None without pairs."""
+    layers = {name: layer for name, layer in (result["layers"] or {}).items() if layer.get("pairs")}
+    if not layers:
+        return None
+    pairs = [f"{p['a']}–{p['b']}" for p in next(iter(layers.values()))["pairs"]]
+    fig, axes = plt.subplots(1, 2, figsize=(max(6, 1.2 * len(layers)), 3.5), sharey=True, squeeze=False)
+    x = np.arange(len(layers))
+    width = 0.8 / len(pairs)
+    for ax, metric in zip(axes[0], ("iou", "iomin")):
+        for i, pair in enumerate(pairs):
+            ax.bar(x + i * width, [layer["pairs"][i][metric] or 0.0 for layer in layers.values()], width, label=pair)
+        ax.set_xticks(x + width * (len(pairs) - 1) / 2, list(layers), rotation=60, ha="right", fontsize=7)
+        ax.set_title(metric.replace("iou", "IoU").replace("iomin", "IoMin"))
+        ax.set_ylim(0, 1)
+    axes[0][0].legend(fontsize=7)
+    return fig
+
+
+def histogram_figure(result: dict):
+    """Keep-probability histogram per mask stage, or None when the result has none."""
+    histograms = (result["masks"] or {}).get("keep_probability_histogram") or {}
+    if not histograms:
+        return None
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for stage, counts in histograms.items():
+        counts = np.asarray(counts, dtype=float)
+        edges = np.linspace(0, 1, len(counts) + 1)
+        ax.stairs(counts / counts.sum(), edges, label=stage)
+    ax.set_xlabel("keep probability σ(logit)")
+    ax.set_ylabel("share of masked weights")
+    ax.set_yscale("log")
+    ax.legend(fontsize=7)
+    return fig
+
+
+def accuracy_figure(result: dict):
+    """Heat map: rows = mask variants, columns = evaluation sets, cells = accuracy."""
+    accuracy = {v: cells for v, cells in (result["accuracy"] or {}).items() if isinstance(cells, dict) and cells}
+    if not accuracy:
+        return None
+    columns = list(dict.fromkeys(c for cells in accuracy.values() for c in cells))
+    matrix = np.array([[cells.get(c, np.nan) for c in columns] for cells in accuracy.values()])  # [variants, sets]
+    fig, ax = plt.subplots(figsize=(1.5 + 1.1 * len(columns), 1 + 0.4 * len(accuracy)))
+    ax.imshow(matrix, vmin=0, vmax=1, cmap="viridis", aspect="auto")
+    for (i, j), value in np.ndenumerate(matrix):
+        if not np.isnan(value):
+            ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=7, color="w" if value < 0.5 else "k")
+    ax.set_xticks(range(len(columns)), columns, rotation=30, ha="right")
+    ax.set_yticks(range(len(accuracy)), list(accuracy))
+    ax.set_title("accuracy: mask (row) × evaluation set (column)", fontsize=8)
+    return fig
+
+
+FIGURES = {"sharing": sharing_figure, "mask_probabilities": histogram_figure, "accuracy": accuracy_figure}
+
+
+def plot_results(source: Path, out: Path) -> list[Path]:
+    """Write every figure that each finished result under `source` supports; returns the files."""
+    written = []
+    for path, _ in result_files([source]):
+        result = results.load(path)
+        if result["status"] != "ok":
+            continue
+        stem = f"{result['task']['name']}_{result['architecture']['name']}_{result['tier']}_seed{result['seeds']['run']}"
+        for name, make in FIGURES.items():
+            fig = make(result)
+            if fig is None:
+                continue
+            fig.suptitle(f"{result['task']['name']} · {result['architecture']['name']} · seed {result['seeds']['run']}", fontsize=9)
+            fig.tight_layout()
+            target = out / f"{stem}_{name}.png"
+            out.mkdir(parents=True, exist_ok=True)
+            fig.savefig(target, dpi=120)
+            plt.close(fig)
+            written.append(target)
+    return written

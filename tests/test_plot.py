@@ -1,0 +1,39 @@
+"""`modbench plot`: the figures each result supports, as real PNG files."""
+import json
+
+import pytest
+
+from modbench import cli, harness
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs")
+    harness.run_and_save(harness.prepare(harness.RunSpec("fnn", "addmul", "smoke", 0)), out)
+    return out
+
+
+def test_every_figure_of_a_result_is_a_png(smoke_run, tmp_path, capsys):
+    assert cli.main(["plot", str(smoke_run), "--out", str(tmp_path)]) == 0
+    names = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert names == [f"addmul_fnn_smoke_seed0_{kind}.png" for kind in ("accuracy", "mask_probabilities", "sharing")]
+    assert all((tmp_path / name).read_bytes().startswith(PNG_MAGIC) for name in names)
+    assert len(capsys.readouterr().out.splitlines()) == 3
+
+
+def test_a_result_without_histograms_skips_that_figure(smoke_run, tmp_path):
+    path = smoke_run / "addmul/fnn/smoke/seed0/result.json"
+    result = json.loads(path.read_text())
+    del result["masks"]["keep_probability_histogram"]  # written by modbench before the histograms
+    (tmp_path / "old.json").write_text(json.dumps(result))
+    assert cli.main(["plot", str(tmp_path / "old.json"), "--out", str(tmp_path / "figs")]) == 0
+    assert not list((tmp_path / "figs").glob("*mask_probabilities.png"))
+    assert len(list((tmp_path / "figs").glob("*.png"))) == 2
+
+
+def test_nothing_to_plot_is_an_error(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    assert cli.main(["plot", str(tmp_path / "empty"), "--out", str(tmp_path / "figs")]) == 2
+    assert "no result.json under" in capsys.readouterr().err
