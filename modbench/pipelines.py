@@ -121,8 +121,9 @@ def modularity(run, result: dict, tick: Tick) -> dict[str, MaskSet]:
     # Sharing totals of the (first) sub-function pair are scores too: leaderboard columns.
     for key in ("iou", "iomin", "shared_fraction", "hidden_iomin"):
         scores[key if key == "hidden_iomin" else f"shared_{key}"] = pair_sharing[0][key]
+    details = task.details(frozen.forward_with, stages)
     _timed(result, "evaluation", timer)
-    result.update(scores=scores, score_notes=notes, chance=chance, accuracy=accuracy,
+    result.update(scores=scores, score_notes=notes, chance=chance, accuracy=accuracy, details=details,
                   sharing=pair_sharing, layers=analysis.layer_statistics(stages, subs, io_names))
     return stages
 

@@ -2,8 +2,8 @@
 
 Per result: per-layer sharing (IoU and IoMin of each pair of sub-function masks, the paper's
 Figure 3 view), the histogram of mask keep-probabilities σ(logit) per stage (converged masks
-are bimodal), and the accuracy of every mask variant on every sub-function (for addmul this is
-the paper's add/mul "confusion": the add mask keeps addition, drops multiplication).
+are bimodal), the accuracy of every mask variant on every evaluation set, and for addmul the
+paper's add/mul confusion per mask (is the prediction the sum, the product, or neither?).
 """
 from __future__ import annotations
 
@@ -73,7 +73,27 @@ def accuracy_figure(result: dict):
     return fig
 
 
-FIGURES = {"sharing": sharing_figure, "mask_probabilities": histogram_figure, "accuracy": accuracy_figure}
+def operation_confusion_figure(result: dict):
+    """addmul (paper_spec §3.6): per mask, the true operation (rows) against whether the
+    prediction is the sum, the product or neither (columns)."""
+    confusion = (result["details"] or {}).get("operation_confusion")
+    if not confusion:
+        return None
+    masks = confusion["masks"]
+    fig, axes = plt.subplots(1, len(masks), figsize=(2.6 * len(masks), 2.4), squeeze=False)
+    for ax, (stage, matrix) in zip(axes[0], masks.items()):
+        matrix = np.asarray(matrix)  # [true operation, predicted as]
+        ax.imshow(matrix, vmin=0, vmax=1, cmap="viridis")
+        for (i, j), value in np.ndenumerate(matrix):
+            ax.text(j, i, f"{100 * value:.0f}", ha="center", va="center", fontsize=8, color="w" if value < 0.5 else "k")
+        ax.set_xticks(range(matrix.shape[1]), confusion["columns"], fontsize=7)
+        ax.set_yticks(range(matrix.shape[0]), confusion["rows"], fontsize=7)
+        ax.set_title(f"mask: {stage}", fontsize=8)
+    return fig
+
+
+FIGURES = {"sharing": sharing_figure, "mask_probabilities": histogram_figure, "accuracy": accuracy_figure,
+           "operation_confusion": operation_confusion_figure}
 
 
 def plot_results(source: Path, out: Path) -> list[Path]:

@@ -120,3 +120,17 @@ def test_accuracy_of_an_oracle_is_one_and_chance_is_the_best_constant():
     # the most common product mod 100 is 0: far above 1 % chance
     assert 0.03 < ADDMUL.chance("mul") < 0.1
     assert 0.009 < ADDMUL.chance("add") < 0.02
+
+
+def test_operation_confusion_of_a_network_that_always_adds():
+    def always_add(x):  # [batch, 42] -> one-hot digits of a + b, whatever the operation flag
+        a, b = decode_number(x[:, :20]), decode_number(x[:, 20:40])
+        return torch.nn.functional.one_hot(number_digits((a + b) % 100), 10).flatten(1).float()
+
+    (add_sum, add_product, add_neither), (mul_sum, mul_product, mul_neither) = ADDMUL.operation_confusion(always_add)
+    valid = ADDMUL._tensors["valid"]
+    mul = valid[valid[:, 2] == 1]
+    coincide = int(((mul[:, 0] + mul[:, 1]) % 100 == (mul[:, 0] * mul[:, 1]) % 100).sum())  # both columns
+    assert add_neither == mul_neither == 0.0
+    assert mul_sum == len(mul) / (len(mul) + coincide) and mul_product == coincide / (len(mul) + coincide)
+    assert add_sum > 0.98 and add_sum + add_product == 1.0

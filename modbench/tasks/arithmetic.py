@@ -156,6 +156,29 @@ class AddMul(_DigitTask):
         result = torch.where(op == 0, a + b, a * b) % MODULUS
         return x, number_digits(result)
 
+    @torch.no_grad()
+    def operation_confusion(self, forward: ForwardFn) -> list[list[float]]:
+        """paper_spec §3.6: rows = the true operation (add, mul); columns = the share of its
+        valid problems whose prediction equals the sum, the product, or neither (one equal to
+        both counts in both columns; each row is normalised to sum to 1)."""
+        rows = []
+        for op in range(2):
+            problems = self._tensors["valid"][self._tensors["valid"][:, 2] == op]
+            x, _ = self.encode(problems)
+            predicted = (self.logits(forward, x, None).argmax(-1) * BASE ** torch.arange(N_DIGITS)).sum(-1)
+            a, b = problems[:, 0], problems[:, 1]
+            is_sum, is_product = predicted == (a + b) % MODULUS, predicted == (a * b) % MODULUS
+            counts = [int(is_sum.sum()), int(is_product.sum()), int((~is_sum & ~is_product).sum())]
+            rows.append([c / sum(counts) for c in counts])
+        return rows
+
+    def details(self, forward_with, stages) -> dict:
+        """The add/mul confusion under the control mask and each operation's mask."""
+        return {"operation_confusion": {
+            "columns": ["sum", "product", "neither"], "rows": list(self.subfunctions),
+            "masks": {stage: self.operation_confusion(forward_with(mask)) for stage, mask in stages.items()},
+        }}
+
 
 @TASKS.decorator("double_add")
 class DoubleAdd(_DigitTask):

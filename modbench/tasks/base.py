@@ -9,13 +9,14 @@ from __future__ import annotations
 import hashlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Callable, ClassVar, Literal, Mapping
 
 import numpy as np
 import torch
 
 from modbench.contracts import Contract
 from modbench.errors import ModbenchError
+from modbench.masking.maskset import MaskSet
 from modbench.masking.trainer import Batch, ForwardFn, MaskConfig, MaskFilter
 from modbench.registry import Registry
 from modbench.training import TrainConfig
@@ -82,6 +83,12 @@ class Task(ABC):
     @abstractmethod
     def chance(self, sub: str) -> float:
         """Accuracy of the best constant answer on `sub`'s evaluation data."""
+
+    def details(self, forward_with: Callable[[MaskSet | None], ForwardFn],
+                stages: Mapping[str, MaskSet]) -> dict | None:
+        """Task-specific analyses stored in the result's "details" (no score depends on them);
+        `forward_with(mask)` is the frozen network under a mask (None: unmasked)."""
+        return None
 
     def check_tier(self, tier: str) -> None:
         if tier not in TIERS:
