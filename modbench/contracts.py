@@ -52,4 +52,20 @@ class SequenceIO:
         return self.tgt_vocab
 
 
-Contract = VectorIO | SequenceIO
+@dataclass(frozen=True)
+class ImageIO:
+    """Images `[batch, channels, height, width]` (float, normalised) → logits `[batch, n_classes]`.
+
+    Height 1 holds 1-D signals (MNIST-1D): architectures then convolve and pool along the width
+    only. An architecture names its classifier's tensors in `output_parameters` (class removal
+    freezes their mask to the control mask's); otherwise the last masked weight and bias count.
+    """
+
+    channels: int
+    height: int
+    width: int
+    n_classes: int
+    kind: str = "image"
+
+
+Contract = VectorIO | SequenceIO | ImageIO

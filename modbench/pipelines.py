@@ -11,7 +11,7 @@ Each fills the result skeleton in place and returns the binary mask sets to save
 from __future__ import annotations
 
 import time
-from typing import Callable
+from typing import Callable, Sequence
 
 import torch
 from torch import nn
@@ -44,9 +44,10 @@ def train_network(run, sub: str | None, init_seed: int, order_seed: int, on_step
     return model.eval()  # dropout off, BatchNorm on running statistics (paper_spec §1.6)
 
 
-def train_one_mask(run, frozen: FrozenModel, sub: str | None, seed: int, on_step=None) -> MaskSet:
+def train_one_mask(run, frozen: FrozenModel, sub: str | None, seed: int, on_step=None,
+                   fixed: MaskSet | None = None) -> MaskSet:
     """The binary mask of one stage, trained on sub-function/split `sub`'s data (None: the whole
-    task). Module-level: it may run in a worker."""
+    task); tensors in `fixed` keep that mask. Module-level: it may run in a worker."""
     task = run.task
     logits = train_mask(
         frozen,
@@ -55,8 +56,14 @@ def train_one_mask(run, frozen: FrozenModel, sub: str | None, seed: int, on_step
         run.budget.mask,
         seed,
         on_step,
+        fixed,
     )
-    return binarize(logits)
+    trained = binarize(logits)
+    if fixed is None:
+        return trained
+    # copies: a saved mask file holds every stage's own tensors
+    return MaskSet({**trained.masks, **{n: m.clone() for n, m in fixed.masks.items()}},
+                   trained.keep_probability_histogram)
 
 
 def count_steps(tick: Tick, phase: str, steps: int) -> None:
@@ -66,22 +73,34 @@ def count_steps(tick: Tick, phase: str, steps: int) -> None:
         step(i)
 
 
-def train_stage_masks(run, frozen: FrozenModel, seeds: dict, tick: Tick, pool: StagePool | None = None
-                      ) -> dict[str, MaskSet]:
+def train_stage_masks(run, frozen: FrozenModel, seeds: dict, tick: Tick, pool: StagePool | None = None,
+                      freeze: Sequence[str] = ()) -> dict[str, MaskSet]:
     """The control mask (whole task) and one mask per sub-function, each from its own seed.
-    Given a pool of worker processes, every stage but the first runs there, beside the first."""
+
+    `freeze`: tensors whose mask every sub-function stage copies from the control mask (class
+    removal's classifier); the control mask is then trained first. Given a pool of worker
+    processes, the stages are dealt round-robin over this process and the workers; the result
+    does not depend on where a stage ran (every process of a pool computes at one thread).
+    """
     plan = [("control", None), *((f, f) for f in run.task.subfunctions)]
-    farmed = {}
-    if pool is not None and not pool.in_process:
-        farmed = {stage: pool.submit(train_one_mask, run, frozen, sub, seeds["mask"][stage]) for stage, sub in plan[1:]}
-    stages = {
-        stage: train_one_mask(run, frozen, sub, seeds["mask"][stage], tick(f"mask:{stage}"))
-        for stage, sub in plan if stage not in farmed
+    stages: dict[str, MaskSet] = {}
+    fixed = None
+    if freeze:
+        stages["control"] = train_one_mask(run, frozen, None, seeds["mask"]["control"], tick("mask:control"))
+        fixed = MaskSet({n: stages["control"].masks[n] for n in freeze})
+        plan = plan[1:]
+    pooled = pool is not None and not pool.in_process
+    farmed = {
+        stage: pool.submit(train_one_mask, run, frozen, sub, seeds["mask"][stage], None, fixed)
+        for i, (stage, sub) in enumerate(plan) if pooled and i % pool.workers
     }
+    for stage, sub in plan:
+        if stage not in farmed:
+            stages[stage] = train_one_mask(run, frozen, sub, seeds["mask"][stage], tick(f"mask:{stage}"), fixed)
     for stage, future in farmed.items():
         stages[stage] = future.result()
         count_steps(tick, f"mask:{stage}", run.budget.mask.steps)
-    return {stage: stages[stage] for stage, _ in plan}
+    return {stage: stages[stage] for stage in ("control", *run.task.subfunctions)}
 
 
 def _timed(result: dict, phase: str, started: float) -> float:
@@ -181,3 +200,6 @@ def systematic_generalisation(run, result: dict, tick: Tick) -> dict[str, MaskSe
                   layers=analysis.layer_statistics(stages, splits, io_names),
                   details={"output_token_removal": output_removal})
     return stages
+
+
+from modbench import vision_pipelines  # noqa: E402,F401  (registers the image tasks' pipelines)

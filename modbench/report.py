@@ -63,6 +63,49 @@ def sysgen_table(runs: Sequence[dict], fmt: str = "simple") -> str:
     return tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True)
 
 
+def class_removal_table(runs: Sequence[dict], fmt: str = "simple") -> str:
+    """A row per class c: its test accuracy with the control mask and with the mask trained
+    without c, the relative drop and the largest other-class drop as a share of it (§4.9)."""
+    ok = [r for r in runs if r["status"] == "ok"]
+    if not ok:
+        return "no finished runs"
+    rows = []
+    for stage in ok[0]["task"]["subfunctions"]:
+        c = stage.split("_", 1)[1]
+
+        def column(values: list, scale: float = 100.0) -> str:
+            present = [v for v in values if v is not None]
+            return _cell(present, scale) if present else "–"
+
+        rows.append([
+            f"{c} ({ok[0]['details']['classes'][int(c)]})",
+            column([r["accuracy"]["control"][f"class_{c}"] for r in ok]),
+            column([r["accuracy"][stage][f"class_{c}"] for r in ok]),
+            column([r["scores"][f"relative_drop/{c}"] for r in ok]),
+            column([r["scores"][f"other_target_share/{c}"] for r in ok]),
+        ])
+    headers = ["class", "control mask [%]", "mask without it [%]", "relative drop [%]", "largest other/target [%]"]
+    return tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True)
+
+
+def stability_table(runs: Sequence[dict], fmt: str = "simple") -> str:
+    """A row per class pair: the IoU of its two masks and their accuracy on the pair (§4.10)."""
+    ok = [r for r in runs if r["status"] == "ok"]
+    if not ok:
+        return "no finished runs"
+    rows = []
+    for i, pair in enumerate(ok[0]["details"]["pairs"]):
+        ious = [r["details"]["iou"][f"pair{i}"] for r in ok if r["details"]["iou"][f"pair{i}"] is not None]
+        rows.append([f"{pair[0]}, {pair[1]}", _cell(ious, 1.0, 3) if ious else "–",
+                     _cell([r["accuracy"][f"pair{i}_{side}"]["pair"] for r in ok for side in "ab"])])
+    return tabulate(rows, headers=["classes", "IoU", "pair accuracy [%]"], tablefmt=fmt, disable_numparse=True)
+
+
+# The paper-style table of each task kind.
+TABLES = {"specialize": accuracy_table, "reuse": accuracy_table, "sysgen": sysgen_table,
+          "class_removal": class_removal_table, "stability": stability_table}
+
+
 def score_table(runs: Sequence[dict], fmt: str = "simple") -> str:
     """Every score, mean ± std over runs; a score null in some runs says how many."""
     ok = [r for r in runs if r["status"] == "ok"]

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from modbench.errors import ModbenchError
-from modbench.scores import SIGNED_SCORES
+from modbench.scores import score_range
 
 SCHEMA_VERSION = 2  # 2: "details" (task-specific analyses), task "source"
 
@@ -86,9 +86,9 @@ def validate(result: Any, source: str = "result") -> None:
             if result[key] is None:
                 raise ModbenchError(f"{source}: status is 'ok' but {key!r} is null")
         for name, value in result["scores"].items():
-            low = -1.0 if name.startswith(SIGNED_SCORES) else 0.0
-            if value is not None and not low <= value <= 1.0:
-                raise ModbenchError(f"{source}: score {name!r} = {value} is outside [{low:g}, 1]")
+            low, high = score_range(name)
+            if value is not None and not low <= value <= high:
+                raise ModbenchError(f"{source}: score {name!r} = {value} is outside [{low:g}, {high:g}]")
 
 
 def load(path: Path) -> dict:

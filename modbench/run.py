@@ -47,8 +47,8 @@ def run_grid(
             failed += result["status"] != "ok"
             finished.append(result)
         print(f"\n{task} / {arch} / {tier}, seeds {', '.join(str(r.spec.seed) for r, _ in group)}")
-        sysgen = bool(finished) and finished[0]["task"]["kind"] == "sysgen"
-        print(report.sysgen_table(finished) if sysgen else report.accuracy_table(finished))
+        kind = finished[0]["task"]["kind"] if finished else "specialize"
+        print(report.TABLES[kind](finished))
         print()
         print(report.score_table(finished))
     return 1 if failed else 0

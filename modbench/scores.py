@@ -8,7 +8,10 @@ A score is None, with a reason, when the control network did not learn a sub-fun
 from __future__ import annotations
 
 from itertools import permutations
-from typing import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
+
+if TYPE_CHECKING:
+    import torch
 
 Accuracies = Mapping[str, Mapping[str, float]]
 
@@ -126,13 +129,62 @@ def sysgen_scores(
     return scores, notes
 
 
-# Scores that may be negative: a difference of two accuracies.
-SIGNED_SCORES = ("combination_dependence/",)
-# Scores where less is better (DESIGN.md: a compositional solution needs no extra weights).
-LOWER_IS_BETTER = ("combination_dependence/",)
+def class_specificity(confusions: Mapping[str, "torch.Tensor"], removed: Mapping[str, int], chance: float
+                      ) -> tuple[dict[str, float | None], dict[str, str]]:
+    """Class-removal scores (paper_spec §3.7, DESIGN.md class specificity) from row-normalised
+    confusion matrices C[true, predicted]: "control" is C_ref, stage s removed class removed[s].
+
+    - `relative_drop/<c>` = −D_c[c, c] / C_ref[c, c], with D_c = C(mask without c) − C_ref: the
+      share of class c's accuracy that its removal costs (1: all of it);
+    - `other_target_share/<c>` = min(min_{j≠c} D_c[j, j] / C_ref[j, j], 0) / (D_c[c, c] / C_ref[c, c]):
+      the largest relative drop of another class as a share of class c's (0: only c was hurt);
+    - `relative_drop`, `other_target_share`: their means over the classes that have them.
+    Null (with the reason) for a class the control network did not learn (C_ref[c, c] below
+    halfway from chance to 1), and a share for a class whose accuracy did not drop.
+    """
+    reference = confusions["control"].diagonal()
+    scores: dict[str, float | None] = {}
+    notes: dict[str, str] = {}
+    for stage, c in removed.items():
+        change = (confusions[stage].diagonal() - reference) / reference.clamp_min(1e-12)  # D[j,j] / C_ref[j,j]
+        drop_key, share_key = f"relative_drop/{c}", f"other_target_share/{c}"
+        if not learned(float(reference[c]), chance):
+            scores[drop_key] = scores[share_key] = None
+            notes[drop_key] = notes[share_key] = (f"the network did not learn class {c}: control accuracy "
+                                                  f"{float(reference[c]):.3f}, chance {chance:.3f}")
+            continue
+        scores[drop_key] = float(-change[c]) + 0.0  # + 0.0: no "-0.0" in the result file
+        # every other class the control mask ever gets right (a 0 reference has no relative drop)
+        others = [float(change[j]) for j in range(len(reference)) if j != c and reference[j] > 0]
+        if change[c] >= 0:
+            scores[share_key] = None
+            notes[share_key] = f"class {c}'s accuracy did not drop without its weights ({float(-change[c]):+.3f})"
+        else:
+            scores[share_key] = min(min(others, default=0.0), 0.0) / float(change[c])
+    for summary in ("relative_drop", "other_target_share"):
+        values = [v for k, v in scores.items() if k.startswith(summary + "/") and v is not None]
+        scores[summary] = sum(values) / len(values) if values else None
+        if not values:
+            notes[summary] = f"no class has a {summary}"
+    return scores, notes
+
+
+# (low, high) per score-name prefix; every other score lies in [0, 1].
+SCORE_RANGES = {
+    "combination_dependence/": (-1.0, 1.0),  # a difference of two accuracies
+    "relative_drop": (-1.0, 1.0),  # ≥ 1 − 1/C_ref[c, c] > −1 for a learned class
+    "other_target_share": (0.0, float("inf")),  # another class may drop more than the target
+}
+# Scores where less is better (DESIGN.md: a compositional solution needs no extra weights; a
+# class-specific solution hurts the other classes little).
+LOWER_IS_BETTER = ("combination_dependence/", "other_target_share")
+
+
+def score_range(score: str) -> tuple[float, float]:
+    return next((r for prefix, r in SCORE_RANGES.items() if score.startswith(prefix)), (0.0, 1.0))
 
 
 def higher_is_better(score: str) -> bool:
-    """The direction tables rank a score in: every score but combination dependence grows with
-    modularity, specialisation, reuse or accuracy."""
+    """The direction tables rank a score in: every score but combination dependence and the
+    other/target share grows with modularity, specialisation, reuse or accuracy."""
     return not score.startswith(LOWER_IS_BETTER)

@@ -56,9 +56,10 @@ class StagePool:
     """`submit(fn, *args)` returns something with `.result()`; `in_process` says whether the
     stages run here (and so may report progress through callbacks) or in other processes."""
 
-    def __init__(self, executor: ProcessPoolExecutor | None = None) -> None:
+    def __init__(self, executor: ProcessPoolExecutor | None = None, workers: int = 1) -> None:
         self._executor = executor
         self.in_process = executor is None
+        self.workers = workers  # processes that do stages, this one included
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
         if self._executor is None:
@@ -104,7 +105,7 @@ def stage_pool(workers: int) -> Iterator[StagePool]:
             workers - 1, mp_context=multiprocessing.get_context("spawn"),
             initializer=_init_worker, initargs=(loaded_paths(),),
         ) as executor:
-            yield StagePool(executor)
+            yield StagePool(executor, workers)
     finally:
         torch.set_num_threads(before)
 

@@ -1,5 +1,5 @@
 """Reference architectures. Importing this package registers the built-ins."""
-from modbench.archs.base import ARCHS, ArchSpec, build_model, io_parameter_names
-from modbench.archs import fnn, lstm, lstm_seq2seq, transformer_seq2seq  # noqa: F401  (registration)
+from modbench.archs.base import ARCHS, ArchSpec, build_model, io_parameter_names, output_parameter_names
+from modbench.archs import cnn, fnn, lstm, lstm_seq2seq, resnet, transformer_seq2seq  # noqa: F401  (registration)
 
-__all__ = ["ARCHS", "ArchSpec", "build_model", "io_parameter_names"]
+__all__ = ["ARCHS", "ArchSpec", "build_model", "io_parameter_names", "output_parameter_names"]

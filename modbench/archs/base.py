@@ -66,3 +66,16 @@ def io_parameter_names(model: nn.Module, masked: Sequence[str]) -> list[str]:
     if declared is not None:
         return [n for n in declared if n in masked]
     return [masked[0], masked[-1]] if masked else []
+
+
+def output_parameter_names(model: nn.Module, masked: Sequence[str]) -> list[str]:
+    """The classifier's tensors: the model's `output_parameters` if it declares them, else the
+    last masked weight and the bias beside it."""
+    declared = getattr(model, "output_parameters", None)
+    if declared is not None:
+        return [n for n in declared if n in masked]
+    weights = [n for n in masked if n.rsplit(".", 1)[-1].startswith("weight")]
+    if not weights:
+        return []
+    bias = weights[-1].rsplit(".", 1)[0] + ".bias"
+    return [weights[-1], *([bias] if bias in masked else [])]

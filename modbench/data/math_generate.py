@@ -12,15 +12,11 @@ or answers longer than 30 are redrawn, as the generator's own sampler does.
 """
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import random
 import string
-from typing import Callable, Iterator
-
-import numpy as np
+from typing import Callable
 
 from modbench.data.math_compat import import_generator_modules
+from modbench.data.seeding import identity_seed, seeded_globals
 from modbench.errors import ModbenchError
 
 DATA_VERSION = 1  # bump when generation changes: it seeds the generator
@@ -75,29 +71,15 @@ def _sampler(module: str, regime: str) -> Callable:
     return table[category][function]
 
 
-@contextlib.contextmanager
-def _seeded_globals(seed: int) -> Iterator[None]:
-    """Seed `random` and `np.random` for the generator; give the caller's states back."""
-    saved_random, saved_numpy = random.getstate(), np.random.get_state()
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    try:
-        yield
-    finally:
-        random.setstate(saved_random)
-        np.random.set_state(saved_numpy)
-
-
 def generation_seed(module: str, regime: str) -> int:
-    digest = hashlib.sha256(f"math@v{DATA_VERSION}/{module}/{regime}".encode()).digest()
-    return int.from_bytes(digest[:8], "little")
+    return identity_seed(f"math@v{DATA_VERSION}/{module}/{regime}")
 
 
 def generate(module: str, regime: str, count: int) -> list[tuple[str, str]]:
     """`count` (question, answer) pairs of `module` in `regime`, the same on every call."""
     sample = _sampler(module, regime)
     pairs = []
-    with _seeded_globals(generation_seed(module, regime)):
+    with seeded_globals(generation_seed(module, regime)):
         while len(pairs) < count:
             problem = sample()
             question, answer = str(problem.question), str(problem.answer)

@@ -140,10 +140,11 @@ def check_finite(value: torch.Tensor, what: str) -> None:
                                "the architecture's initialisation and forward")
 
 
-def init_logits(frozen: FrozenModel, cfg: MaskConfig) -> dict[str, torch.Tensor]:
-    """One logit per masked weight, all at `cfg.init` (2.0: keep-probability σ(2) ≈ 0.88)."""
+def init_logits(frozen: FrozenModel, cfg: MaskConfig, skip: Sequence[str] = ()) -> dict[str, torch.Tensor]:
+    """One logit per masked weight (but those in `skip`), all at `cfg.init` (2.0: keep-probability
+    σ(2) ≈ 0.88)."""
     return {
-        n: torch.full_like(frozen.params[n], cfg.init, requires_grad=True) for n in frozen.masked
+        n: torch.full_like(frozen.params[n], cfg.init, requires_grad=True) for n in frozen.masked if n not in skip
     }
 
 
@@ -155,9 +156,11 @@ def mask_step(
     batch: Batch,
     cfg: MaskConfig,
     noise: LogisticNoise,
+    fixed_weights: dict[str, torch.Tensor] | None = None,
 ) -> None:
     """One update: k mask samples, one per chunk of the batch; loss = task loss +
-    (β / batch) · Σ logits; clip the logits' gradient norm; Adam step."""
+    (β / batch) · Σ logits; clip the logits' gradient norm; Adam step. `fixed_weights` are
+    masked tensors that no logit drives (a frozen part of the mask)."""
     optimiser.zero_grad(set_to_none=True)
     k = cfg.n_samples
     chunk = len(batch[0]) // k
@@ -166,6 +169,8 @@ def mask_step(
         weights = {
             n: masked_weight(l, frozen.params[n], draws[n][i], cfg.tau) for n, l in logits.items()
         }
+        if fixed_weights:
+            weights.update(fixed_weights)
         part = tuple(t[i * chunk : (i + 1) * chunk] for t in batch)
         # mean over chunks == mean over the whole batch
         (loss_fn(frozen.forward_fn(weights), part) / k).backward()
@@ -183,17 +188,20 @@ def train_mask(
     cfg: MaskConfig,
     seed: int,
     on_step: Callable[[int], None] | None = None,
+    fixed: MaskSet | None = None,
 ) -> dict[str, torch.Tensor]:
     """Train one stage's logits from scratch; returns them (detached). `seed` drives both the
-    batch order and the mask noise. The caller puts the module in the mode the method needs
-    (eval: dropout off, BatchNorm on running statistics)."""
+    batch order and the mask noise. Tensors in `fixed` keep that binary mask and get no logits
+    (class removal freezes the classifier's mask). The caller puts the module in the mode the
+    method needs (eval: dropout off, BatchNorm on running statistics)."""
     data_generator = torch.Generator().manual_seed(seed)
     noise = LogisticNoise(seed)
-    logits = init_logits(frozen, cfg)
+    fixed_weights = {n: torch.where(m, frozen.params[n], 0.0) for n, m in fixed.masks.items()} if fixed else None
+    logits = init_logits(frozen, cfg, skip=list(fixed.masks) if fixed else ())
     optimiser = adam(logits.values(), cfg.lr)
     for step in range(cfg.steps):
         batch = sample_batch(cfg.batch_size, data_generator)
-        mask_step(frozen, logits, optimiser, loss_fn, batch, cfg, noise)
+        mask_step(frozen, logits, optimiser, loss_fn, batch, cfg, noise, fixed_weights)
         if on_step is not None:
             on_step(step)
     for name, l in logits.items():  # NaN gradients leave NaN logits, which would binarise to 0

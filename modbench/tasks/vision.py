@@ -1,0 +1,149 @@
+"""Image classification tasks of the paper's CIFAR-10 analyses, on MNIST-1D by default.
+
+- `class_removal` (paper_spec §4.9): the control mask; for each class c a mask trained without
+  class c, its classifier's mask frozen to the control mask's; the confusion matrix under each.
+- `mask_stability` (§4.10): pairs of classes; two masks per pair on the 2-class training data
+  with different mask seeds; their IoU.
+
+Data: `modbench.data.images` (generated = MNIST-1D offline; dir:PATH = CIFAR-10). The class
+pairs of `mask_stability` are drawn from the task's identity, so every architecture gets the
+same pairs.
+
+Changelog: v1 — first version.
+"""
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from modbench.archs import ARCHS
+from modbench.contracts import ImageIO
+from modbench.data.images import load_images
+from modbench.masking.trainer import Batch, ForwardFn, MaskConfig, MaskFilter
+from modbench.tasks.base import TASKS, Task, TierBudget, data_rng
+from modbench.training import TrainConfig
+
+N_CLASSES = 10
+EVAL_BATCH = 2048
+MNIST1D = ImageIO(channels=1, height=1, width=40, n_classes=N_CLASSES)
+
+# (train steps, mask steps, mask lr) per tier. Paper (simple CNN, §4.9): Adam 1e-3, batch 128,
+# 20k steps; masks β 3e-4, lr 1e-3, 20k steps, biases masked, 4 samples per batch.
+STEPS = {"smoke": (30, 10, 1e-2), "quick": (3_000, 1_500, 1e-2), "paper": (20_000, 20_000, 1e-3)}
+BETA = 3e-4
+
+
+class ImageTask(Task):
+    """Shared machinery: the data, subsets by class, loss, accuracy, confusion, budgets."""
+
+    contract: ClassVar[ImageIO] = MNIST1D  # the offline default; an instance takes its data's shape
+    real_dataset: ClassVar[str] = "cifar10"
+    smoke_source = "generated:1000"
+
+    def __init__(self, source: str = "generated") -> None:
+        self.source = source
+        self.data = load_images(self.real_dataset, source)
+        _, channels, height, width = self.data.train_x.shape
+        self.contract = ImageIO(channels, height, width, len(self.data.classes))
+        self._index = {(split, sub): torch.from_numpy(np.flatnonzero(self.in_subset(y.numpy(), sub)))
+                       for split, y in (("train", self.data.train_y), ("test", self.data.test_y))
+                       for sub in (None, *self.subfunctions)}
+
+    def in_subset(self, labels: np.ndarray, sub: str | None) -> np.ndarray:
+        """Which examples sub-function `sub` trains and is tested on (bool [n])."""
+        return np.ones(len(labels), dtype=bool)
+
+    def budget(self, tier: str, arch: str) -> TierBudget:
+        self.check_tier(tier)
+        train_steps, mask_steps, mask_lr = STEPS[tier]
+        return TierBudget(
+            train=TrainConfig(steps=train_steps, lr=1e-3, batch_size=128, grad_clip=1.0),
+            mask=MaskConfig(steps=mask_steps, lr=mask_lr, beta=BETA, batch_size=128, n_samples=4),
+            mask_filter=MaskFilter(mask_biases=True),  # biases and BatchNorm affine masked (§4.9)
+        )
+
+    def fingerprints(self) -> dict[str, str]:
+        return self.data.fingerprints()
+
+    def sample(self, sub: str | None, batch_size: int, generator: torch.Generator) -> Batch:
+        index = self._index["train", sub]
+        pick = index[torch.randint(len(index), (batch_size,), generator=generator)]
+        return self.data.train_x[pick], self.data.train_y[pick]
+
+    def loss(self, forward: ForwardFn, batch: Batch, sub: str | None) -> torch.Tensor:
+        x, y = batch
+        return F.cross_entropy(forward(x), y)
+
+    @torch.no_grad()
+    def predictions(self, forward: ForwardFn, sub: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(predicted, true) labels on `sub`'s test examples."""
+        index = self._index["test", sub]
+        x, y = self.data.test_x[index], self.data.test_y[index]
+        predicted = torch.cat([forward(x[i : i + EVAL_BATCH]).argmax(-1) for i in range(0, len(x), EVAL_BATCH)])
+        return predicted, y
+
+    def accuracy(self, forward: ForwardFn, sub: str | None) -> float:
+        predicted, y = self.predictions(forward, sub)
+        return float((predicted == y).float().mean())
+
+    def confusion(self, forward: ForwardFn) -> torch.Tensor:
+        """C[i, j] = P(predicted j | true i) on the whole test set (paper_spec §3.7). [classes, classes]"""
+        predicted, y = self.predictions(forward)
+        counts = torch.zeros(N_CLASSES, N_CLASSES).index_put_((y, predicted), torch.ones(len(y)), accumulate=True)
+        return counts / counts.sum(1, keepdim=True).clamp_min(1)
+
+    def class_shares(self) -> torch.Tensor:
+        """[classes] share of each class in the test set: turns per-class accuracy into accuracy."""
+        counts = torch.bincount(self.data.test_y, minlength=N_CLASSES).float()
+        return counts / counts.sum()
+
+    def chance(self, sub: str | None) -> float:
+        _, y = self.predictions(lambda x: torch.zeros(len(x), N_CLASSES), sub)
+        return float(torch.bincount(y, minlength=N_CLASSES).max()) / len(y)
+
+
+@TASKS.decorator("class_removal")
+class ClassRemoval(ImageTask):
+    """Sub-function `without_<c>`: the training data without class c; tested on every class."""
+
+    name, version, kind = "class_removal", 1, "class_removal"
+    description = "a mask per class trained without it: does removing a class's weights hurt only it? (paper §4.9)"
+    subfunctions = tuple(f"without_{c}" for c in range(N_CLASSES))
+
+    def in_subset(self, labels: np.ndarray, sub: str | None) -> np.ndarray:
+        return np.ones(len(labels), dtype=bool) if sub is None else labels != int(sub.split("_")[1])
+
+    def removed_class(self, sub: str) -> int:
+        return int(sub.split("_")[1])
+
+
+@TASKS.decorator("mask_stability")
+class MaskStability(ImageTask):
+    """Sub-function `pair<i>_<a|b>`: one of two masks on pair i's 2-class training data."""
+
+    name, version, kind = "mask_stability", 1, "stability"
+    description = "IoU of two masks trained with different seeds on the same 2-class data (paper §4.10)"
+    n_pairs: ClassVar[int] = 10  # the paper's 10 random ordered pairs
+    subfunctions = tuple(f"pair{i}_{side}" for i in range(10) for side in "ab")
+
+    @classmethod
+    def pairs(cls) -> list[tuple[int, int]]:
+        """Ordered pairs of distinct classes, drawn from the task's identity (not the run seed)."""
+        rng = data_rng(cls.name, cls.version, "pairs")
+        return [tuple(int(c) for c in rng.choice(N_CLASSES, 2, replace=False)) for _ in range(cls.n_pairs)]
+
+    def in_subset(self, labels: np.ndarray, sub: str | None) -> np.ndarray:
+        if sub is None:
+            return np.ones(len(labels), dtype=bool)
+        pair = self.pairs()[int(sub[4:].split("_")[0])]
+        return np.isin(labels, pair)
+
+    def budget(self, tier: str, arch: str) -> TierBudget:
+        budget = super().budget(tier, arch)  # the paper ran the CNN without dropout here (§4.10)
+        if arch == "cnn":
+            size = {**ARCHS.get(arch).sizes.get(tier, {}), "dropout": False}
+            return TierBudget(budget.train, budget.mask, budget.mask_filter, size)
+        return budget

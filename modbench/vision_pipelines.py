@@ -1,0 +1,85 @@
+"""Pipelines of the image tasks (paper_spec §4.9-4.10); registered in `pipelines.PIPELINES`.
+
+`class_removal`: train → control mask → for each class c a mask trained without c whose
+classifier mask is frozen to the control mask's (so c cannot be dropped by cutting its output
+unit) → the confusion matrix under each mask → relative drops and other/target shares.
+`stability`: train → control mask → two masks per class pair, on the pair's data, from two
+mask seeds → IoU of each pair's two masks.
+With `--workers N` the mask stages are dealt over N processes.
+"""
+from __future__ import annotations
+
+import time
+
+from modbench import analysis
+from modbench.archs import output_parameter_names
+from modbench.masking import FrozenModel, MaskSet
+from modbench.pipelines import PIPELINES, Tick, _timed, train_network, train_stage_masks
+from modbench.scores import class_specificity
+from modbench.stages import stage_pool
+
+
+def _frozen_network(run, result: dict, tick: Tick):
+    seeds = result["seeds"]
+    timer = time.perf_counter()
+    model = train_network(run, None, seeds["init"], seeds["train_order"], tick("train"))
+    timer = _timed(result, "train", timer)
+    masked = run.budget.mask_filter.select(model)
+    result["architecture"]["n_params"] = sum(p.numel() for p in model.parameters())
+    result["architecture"]["n_masked"] = sum(model.get_parameter(n).numel() for n in masked)
+    return model, FrozenModel(model, masked), masked, timer
+
+
+def _per_class(confusion) -> dict[str, float]:
+    return {f"class_{j}": float(confusion[j, j]) for j in range(len(confusion))}
+
+
+@PIPELINES.decorator("class_removal")
+def class_removal(run, result: dict, tick: Tick) -> dict[str, MaskSet]:
+    task, seeds = run.task, result["seeds"]
+    model, frozen, masked, timer = _frozen_network(run, result, tick)
+    with stage_pool(run.spec.workers) as pool:
+        stages = train_stage_masks(run, frozen, seeds, tick, pool, freeze=output_parameter_names(model, masked))
+    timer = _timed(result, "masks", timer)
+    confusions = {"full": task.confusion(frozen.forward_with(None))}
+    confusions.update({stage: task.confusion(frozen.forward_with(mask)) for stage, mask in stages.items()})
+    chance = task.chance(None)
+    removed = {s: task.removed_class(s) for s in task.subfunctions}
+    scores, notes = class_specificity(confusions, removed, chance)
+    _timed(result, "evaluation", timer)
+    result.update(
+        scores=scores, score_notes=notes, chance={"all": chance},
+        accuracy={stage: {"all": float(c.diagonal() @ task.class_shares()), **_per_class(c)}
+                  for stage, c in confusions.items()},
+        sharing=[], layers=analysis.layer_statistics(stages, [], output_parameter_names(model, masked)),
+        details={"confusion": {stage: c.tolist() for stage, c in confusions.items()},
+                 "classes": list(task.data.classes), "frozen_output_tensors": output_parameter_names(model, masked)},
+    )
+    return stages
+
+
+@PIPELINES.decorator("stability")
+def stability(run, result: dict, tick: Tick) -> dict[str, MaskSet]:
+    task, seeds = run.task, result["seeds"]
+    model, frozen, masked, timer = _frozen_network(run, result, tick)
+    with stage_pool(run.spec.workers) as pool:
+        stages = train_stage_masks(run, frozen, seeds, tick, pool)
+    timer = _timed(result, "masks", timer)
+    pairs = task.pairs()
+    ious = {f"pair{i}": stages[f"pair{i}_a"].iou(stages[f"pair{i}_b"]) for i in range(len(pairs))}
+    # each pair mask on its own 2-class test data ("pair") and on all classes ("all")
+    accuracy = {stage: {"pair": task.accuracy(frozen.forward_with(mask), stage),
+                        "all": task.accuracy(frozen.forward_with(mask), None)}
+                for stage, mask in stages.items() if stage != "control"}
+    accuracy["control"] = {"all": task.accuracy(frozen.forward_with(stages["control"]), None)}
+    accuracy["full"] = {"all": task.accuracy(frozen.forward_with(None), None)}
+    values = [v for v in ious.values() if v is not None]
+    _timed(result, "evaluation", timer)
+    result.update(
+        scores={"stability_iou": sum(values) / len(values) if values else None},
+        score_notes={} if values else {"stability_iou": "every mask is empty"},
+        chance={"all": task.chance(None)}, accuracy=accuracy, sharing=[],
+        layers=analysis.layer_statistics(stages, [], []),
+        details={"pairs": [list(p) for p in pairs], "iou": ious},
+    )
+    return stages

@@ -1,0 +1,111 @@
+"""Vision tasks: the class-specificity formulas on hand-built confusion matrices, the
+architectures, BatchNorm during mask training, and smoke runs of class_removal and mask_stability."""
+import pytest
+import torch
+
+from modbench import harness, results
+from modbench.archs import ARCHS, build_model
+from modbench.contracts import ImageIO
+from modbench.masking import FrozenModel, MaskConfig, MaskFilter, train_mask
+from modbench.scores import class_specificity
+from modbench.tasks import TASKS
+
+SOURCE = "generated:1000"
+
+
+def test_relative_drop_and_other_target_share_by_hand():
+    reference = torch.tensor([[0.8, 0.2, 0.0], [0.1, 0.9, 0.0], [0.0, 0.4, 0.6]])
+    without_0 = torch.tensor([[0.2, 0.8, 0.0], [0.1, 0.9, 0.0], [0.0, 0.55, 0.45]])  # class 0: 0.8 → 0.2
+    without_1 = torch.tensor([[0.8, 0.2, 0.0], [0.1, 0.9, 0.0], [0.0, 0.4, 0.6]])  # nothing moves
+    scores, notes = class_specificity({"control": reference, "w0": without_0, "w1": without_1},
+                                      {"w0": 0, "w1": 1}, chance=1 / 3)
+    assert scores["relative_drop/0"] == pytest.approx(0.75)  # −(0.2 − 0.8) / 0.8
+    # other classes: class 1 unchanged (0), class 2 −0.15/0.6 = −0.25; target −0.75 → share 1/3
+    assert scores["other_target_share/0"] == pytest.approx((-0.25) / (-0.75))
+    assert scores["relative_drop/1"] == 0.0 and scores["other_target_share/1"] is None
+    assert "did not drop" in notes["other_target_share/1"]
+    assert scores["relative_drop"] == pytest.approx(0.375) and scores["other_target_share"] == pytest.approx(1 / 3)
+
+
+def test_a_class_the_control_did_not_learn_gets_no_score():
+    reference = torch.tensor([[0.9, 0.1], [0.7, 0.3]])  # class 1 at 0.3 < halfway from 0.5 to 1
+    scores, notes = class_specificity({"control": reference, "w1": reference}, {"w1": 1}, chance=0.5)
+    assert scores["relative_drop/1"] is None and "did not learn class 1" in notes["relative_drop/1"]
+
+
+def test_an_improving_other_class_does_not_count_as_a_drop():
+    reference = torch.eye(3) * 0.9 + 0.1 / 3
+    changed = reference.clone()
+    changed[0, 0], changed[1, 1] = 0.1, 0.99  # target drops, another class improves
+    scores, _ = class_specificity({"control": reference, "w0": changed}, {"w0": 0}, chance=1 / 3)
+    assert scores["other_target_share/0"] == 0.0  # min(…, 0): only drops count
+
+
+def test_the_papers_cnn_and_resnet110_sizes():
+    cifar = ImageIO(3, 32, 32, 10)
+    cnn = build_model(ARCHS.get("cnn"), cifar, ARCHS.get("cnn").sizes["paper"], 0)
+    assert sum(p.numel() for p in cnn.parameters()) == 390_986  # "390k weights" (paper_spec §4.9)
+    resnet = build_model(ARCHS.get("resnet"), cifar, ARCHS.get("resnet").sizes["paper"], 0)
+    convs = [m for m in resnet.modules() if isinstance(m, torch.nn.Conv2d) and m.kernel_size != (1, 1)]
+    assert len(convs) + 1 == 110  # 109 3x3 convolutions and the classifier
+    assert all(m.bias is None for m in convs)
+    signal = ImageIO(1, 1, 40, 10)  # MNIST-1D: the same networks along the width
+    for arch in ("cnn", "resnet"):
+        model = build_model(ARCHS.get(arch), signal, ARCHS.get(arch).sizes["quick"], 0)
+        assert model(torch.zeros(2, 1, 1, 40)).shape == (2, 10)
+
+
+def test_batchnorm_buffers_stay_untouched_and_its_affine_parameters_are_masked():
+    task = TASKS.get("class_removal")(source=SOURCE)
+    model = build_model(ARCHS.get("resnet"), task.contract, ARCHS.get("resnet").sizes["smoke"], 0).eval()
+    masked = task.budget("smoke", "resnet").mask_filter.select(model)
+    assert "stem.1.weight" in masked and "stem.1.bias" in masked  # BatchNorm γ and β
+    before = {n: b.clone() for n, b in model.state_dict().items()}
+    train_mask(FrozenModel(model, masked), lambda fn, b: task.loss(fn, b, None),
+               lambda n, g: task.sample(None, n, g), MaskConfig(steps=3, batch_size=16), seed=0)
+    assert all(torch.equal(before[n], t) for n, t in model.state_dict().items())
+    assert MaskFilter(mask_biases=False).select(model) != masked
+
+
+@pytest.fixture(scope="module")
+def class_removal_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("vision")
+    run = harness.prepare(harness.RunSpec("cnn", "class_removal", "smoke", 0, source=SOURCE, workers=2))
+    return harness.run_and_save(run, out), out
+
+
+def test_class_removal_smoke_run(class_removal_run):
+    result, out = class_removal_run
+    assert result["status"] == "ok", result["error"]
+    results.load(out / "class_removal/cnn/smoke/seed0/result.json")
+    confusion = result["details"]["confusion"]
+    assert set(confusion) == {"full", "control", *(f"without_{c}" for c in range(10))}
+    for matrix in confusion.values():
+        assert torch.tensor(matrix).sum(1).sub(1).abs().max() < 1e-5  # rows are distributions
+    assert result["details"]["frozen_output_tensors"] == ["head.weight", "head.bias"]
+    assert set(result["scores"]) == {*(f"{k}/{c}" for k in ("relative_drop", "other_target_share") for c in range(10)),
+                                     "relative_drop", "other_target_share"}
+
+
+def test_class_removal_freezes_the_classifier_mask_to_the_control_mask(class_removal_run):
+    from modbench.masking.maskset import load_masks
+
+    _, out = class_removal_run
+    masks = load_masks(out / "class_removal/cnn/smoke/seed0/masks.safetensors")
+    for c in range(10):
+        for name in ("head.weight", "head.bias"):
+            assert torch.equal(masks[f"without_{c}"].masks[name], masks["control"].masks[name])
+
+
+def test_mask_stability_smoke_run(tmp_path):
+    run = harness.prepare(harness.RunSpec("cnn", "mask_stability", "smoke", 0, source=SOURCE))
+    assert run.config["arch_size"]["dropout"] is False  # the paper's stability sweep: no dropout
+    assert tuple(run.config["arch_size"]["widths"]) == ARCHS.get("cnn").sizes["smoke"]["widths"]
+    result = harness.run_and_save(run, tmp_path)
+    assert result["status"] == "ok", result["error"]
+    pairs = result["details"]["pairs"]
+    assert len(pairs) == 10 and all(a != b for a, b in pairs)
+    assert pairs == [list(p) for p in TASKS.get("mask_stability").pairs()]  # the task's, not the seed's
+    ious = [v for v in result["details"]["iou"].values() if v is not None]
+    assert result["scores"]["stability_iou"] == pytest.approx(sum(ious) / len(ious))
+    assert all(0 <= v <= 1 for v in ious)
