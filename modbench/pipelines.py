@@ -202,4 +202,4 @@ def systematic_generalisation(run, result: dict, tick: Tick) -> dict[str, MaskSe
     return stages
 
 
-from modbench import vision_pipelines  # noqa: E402,F401  (registers the image tasks' pipelines)
+from modbench import transfer, vision_pipelines  # noqa: E402,F401  (registers the image tasks' pipelines)

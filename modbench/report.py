@@ -101,9 +101,25 @@ def stability_table(runs: Sequence[dict], fmt: str = "simple") -> str:
     return tabulate(rows, headers=["classes", "IoU", "pair accuracy [%]"], tablefmt=fmt, disable_numparse=True)
 
 
+def transfer_table(runs: Sequence[dict], fmt: str = "simple") -> str:
+    """A row per task p: its test accuracy with its own mask and, per hidden layer, the share of
+    its mask among the weights earlier tasks chose (paper_spec §4.7)."""
+    ok = [r for r in runs if r["status"] == "ok"]
+    if not ok:
+        return "no finished runs"
+    layers = [k.split("/", 1)[1] for k in ok[0]["scores"] if k.startswith("shared_fraction/")]
+    rows = []
+    for task in ok[0]["task"]["subfunctions"]:
+        shared = [[r["details"]["shared_fraction"].get(task, {}).get(n) for r in ok] for n in layers]
+        rows.append([task, _cell([r["accuracy"][task][task] for r in ok]),
+                     *(_cell([v for v in values if v is not None]) for values in shared)])
+    return tabulate(rows, headers=["task", "accuracy [%]", *(f"shared {n} [%]" for n in layers)],
+                    tablefmt=fmt, disable_numparse=True)
+
+
 # The paper-style table of each task kind.
 TABLES = {"specialize": accuracy_table, "reuse": accuracy_table, "sysgen": sysgen_table,
-          "class_removal": class_removal_table, "stability": stability_table}
+          "class_removal": class_removal_table, "stability": stability_table, "transfer": transfer_table}
 
 
 def score_table(runs: Sequence[dict], fmt: str = "simple") -> str:

@@ -109,3 +109,47 @@ def test_mask_stability_smoke_run(tmp_path):
     ious = [v for v in result["details"]["iou"].values() if v is not None]
     assert result["scores"]["stability_iou"] == pytest.approx(sum(ious) / len(ious))
     assert all(0 <= v <= 1 for v in ious)
+
+
+def test_transfer_permutations_follow_the_paper():
+    import numpy as np
+
+    task = TASKS.get("transfer")(source=SOURCE)
+    assert torch.equal(task.permutations["task0"], torch.arange(40))
+    assert task.permutations["task3"].tolist() == np.random.RandomState(3).permutation(40).tolist()
+    x, _ = task.sample("task2", 8, torch.Generator().manual_seed(0))
+    x0, _ = task.sample("task0", 8, torch.Generator().manual_seed(0))  # the same examples, unpermuted
+    assert torch.equal(x, x0[:, task.permutations["task2"]])
+
+
+def test_a_later_task_keeps_the_earlier_tasks_weights_and_redraws_the_rest():
+    from modbench.transfer import train_task
+
+    run = harness.prepare(harness.RunSpec("fnn", "transfer", "smoke", 0, source=SOURCE))
+    model = build_model(run.arch, run.task.contract, run.budget.arch_size, 0)
+    masked = run.budget.mask_filter.select(model)
+    frozen = FrozenModel(model, masked)
+    first = ["layers.0.weight", "layers.0.bias"]
+    used = train_task(run, frozen, "task0", 1, None, first)
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    train_task(run, frozen, "task1", 2, used, first)
+    after = dict(model.named_parameters())
+    for name in masked:
+        if name in first:  # the first layer is never kept: the permutation changes its job
+            assert not torch.equal(after[name], before[name])
+            continue
+        keep = used.masks[name]
+        assert torch.equal(after[name][keep], before[name][keep]), name  # frozen
+        if (~keep).any():
+            assert not torch.equal(after[name][~keep], before[name][~keep]), name  # re-initialised
+
+
+def test_transfer_smoke_run(tmp_path):
+    result = harness.run_and_save(harness.prepare(harness.RunSpec("fnn", "transfer", "smoke", 0, source=SOURCE)), tmp_path)
+    assert result["status"] == "ok", result["error"]
+    assert set(result["details"]["shared_fraction"]) == {f"task{p}" for p in range(1, 6)}  # task0 has no past
+    hidden = ["layers.2.weight", "layers.4.weight", "layers.6.weight"]
+    assert [k for k in result["scores"] if k.startswith("shared_fraction/")] == [f"shared_fraction/{n}" for n in hidden]
+    for n in hidden:
+        values = [s[n] for s in result["details"]["shared_fraction"].values()]
+        assert result["scores"][f"shared_fraction/{n}"] == pytest.approx(sum(values) / len(values))

@@ -4,6 +4,8 @@
   class c, its classifier's mask frozen to the control mask's; the confusion matrix under each.
 - `mask_stability` (§4.10): pairs of classes; two masks per pair on the 2-class training data
   with different mask seeds; their IoU.
+- `transfer` (§4.7): permuted-input tasks learned in sequence, each reusing the weights the
+  earlier tasks' masks chose (`modbench.transfer`).
 
 Data: `modbench.data.images` (generated = MNIST-1D offline; dir:PATH = CIFAR-10). The class
 pairs of `mask_stability` are drawn from the task's identity, so every architecture gets the
@@ -20,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from modbench.archs import ARCHS
-from modbench.contracts import ImageIO
+from modbench.contracts import ImageIO, VectorIO
 from modbench.data.images import load_images
 from modbench.masking.trainer import Batch, ForwardFn, MaskConfig, MaskFilter
 from modbench.tasks.base import TASKS, Task, TierBudget, data_rng
@@ -147,3 +149,59 @@ class MaskStability(ImageTask):
             size = {**ARCHS.get(arch).sizes.get(tier, {}), "dropout": False}
             return TierBudget(budget.train, budget.mask, budget.mask_filter, size)
         return budget
+
+
+@TASKS.decorator("transfer")
+class Transfer(Task):
+    """Sub-function `task<p>`: the classification with inputs permuted by permutation p
+    (task0: identity; task p: `RandomState(p).permutation`, paper_spec §4.7), flattened."""
+
+    name, version, kind = "transfer", 1, "transfer"
+    description = "permuted-input tasks in sequence: how much of the earlier tasks' weights does each reuse? (paper §4.7)"
+    subfunctions = tuple(f"task{p}" for p in range(6))  # the paper: 11 tasks (p = 0..10)
+    contract: ClassVar[VectorIO] = VectorIO(n_in=40, n_heads=1, n_classes=N_CLASSES)
+    real_dataset = "mnist"
+    smoke_source = "generated:1000"
+
+    def __init__(self, source: str = "generated") -> None:
+        self.source = source
+        self.data = load_images(self.real_dataset, source)
+        self._x = {"train": self.data.train_x.flatten(1), "test": self.data.test_x.flatten(1)}  # [N, n_in]
+        self._y = {"train": self.data.train_y, "test": self.data.test_y}
+        n_in = self._x["train"].shape[1]
+        self.contract = VectorIO(n_in=n_in, n_heads=1, n_classes=N_CLASSES)
+        self.permutations = {f"task{p}": torch.from_numpy(np.random.RandomState(p).permutation(n_in)) if p else
+                             torch.arange(n_in) for p in range(len(self.subfunctions))}
+
+    def budget(self, tier: str, arch: str) -> TierBudget:
+        """Weights and masks train jointly with one Adam rate, 1e-2 (§4.7); 30k steps per task,
+        batch 128, 8 mask samples, β = 0.00128, biases masked; FNN 800-800-64 (paper)."""
+        self.check_tier(tier)
+        steps = {"smoke": 10, "quick": 1_500, "paper": 30_000}[tier]
+        hidden = {"smoke": (32, 32, 16), "quick": (800, 800, 64), "paper": (800, 800, 64)}[tier]
+        return TierBudget(
+            train=TrainConfig(steps=0, lr=1e-2, batch_size=128),  # no separate weight training
+            mask=MaskConfig(steps=steps, lr=1e-2, beta=0.00128, batch_size=128, n_samples=8),
+            mask_filter=MaskFilter(mask_biases=True),
+            arch_size={"hidden": hidden} if arch == "fnn" else None,
+        )
+
+    def fingerprints(self) -> dict[str, str]:
+        return self.data.fingerprints()
+
+    def sample(self, sub: str | None, batch_size: int, generator: torch.Generator) -> Batch:
+        pick = torch.randint(len(self._y["train"]), (batch_size,), generator=generator)
+        return self._x["train"][pick][:, self.permutations[sub or "task0"]], self._y["train"][pick]
+
+    def loss(self, forward: ForwardFn, batch: Batch, sub: str | None) -> torch.Tensor:
+        x, y = batch
+        return F.cross_entropy(forward(x), y)
+
+    @torch.no_grad()
+    def accuracy(self, forward: ForwardFn, sub: str) -> float:
+        x = self._x["test"][:, self.permutations[sub]]
+        predicted = torch.cat([forward(x[i : i + EVAL_BATCH]).argmax(-1) for i in range(0, len(x), EVAL_BATCH)])
+        return float((predicted == self._y["test"]).float().mean())
+
+    def chance(self, sub: str) -> float:
+        return float(torch.bincount(self._y["test"], minlength=N_CLASSES).max()) / len(self._y["test"])

@@ -1,0 +1,112 @@
+"""The permuted-input transfer experiment (paper_spec §4.7): how much does each new task reuse
+the weights of the tasks before it?
+
+Tasks p = 0, 1, …: the same classification with the inputs permuted by a fixed permutation
+(task 0: identity; task p: `RandomState(p).permutation`, as the paper). For each p in turn:
+U = the union of the binary masks of the tasks before p, without the first layer (the
+permutation changes what it must do); weights outside U are re-initialised, weights in U are
+kept and frozen (their gradients are zeroed); task p's weights and mask logits are then trained
+*jointly* (Adam, one rate for both). Score per hidden layer: the shared fraction
+|m_p ∧ U_{<p}| / |m_p|, averaged over p ≥ 1.
+"""
+from __future__ import annotations
+
+import time
+
+import torch
+
+from modbench.archs import build_model
+from modbench.masking import LogisticNoise, MaskSet, binarize, init_logits, sample_hard_mask
+from modbench.masking.trainer import FrozenModel, check_finite
+from modbench.optim import adam
+from modbench.pipelines import PIPELINES, Tick, _timed
+
+
+def joint_step(frozen: FrozenModel, weights: dict, logits: dict, optimiser, task, sub: str, batch, cfg,
+               noise: LogisticNoise, used: dict[str, torch.Tensor]) -> torch.Tensor:
+    """One update of weights and logits together: k mask samples over chunks of the batch; the
+    regulariser (β / batch) · Σ logits; gradients of used weights zeroed; clip; Adam."""
+    optimiser.zero_grad(set_to_none=True)
+    k, total = cfg.n_samples, 0.0
+    chunk = len(batch[0]) // k
+    for i in range(k):
+        tensors = {n: w * sample_hard_mask(logits[n], noise.sample(tuple(w.shape)), cfg.tau) if n in logits else w
+                   for n, w in weights.items()}
+        part = tuple(t[i * chunk : (i + 1) * chunk] for t in batch)
+        loss = task.loss(frozen.forward_fn(tensors), part, sub) / k
+        loss.backward()
+        total += float(loss.detach())
+    for l in logits.values():
+        l.grad.add_(cfg.beta / cfg.batch_size)
+    for name, keep in used.items():
+        weights[name].grad.masked_fill_(keep, 0.0)  # old tasks' weights stay as they were
+    torch.nn.utils.clip_grad_norm_([*weights.values(), *logits.values()], cfg.grad_clip)
+    optimiser.step()
+    return torch.tensor(total)
+
+
+def train_task(run, frozen: FrozenModel, sub: str, seed: int, used: MaskSet | None, first_layer: list[str],
+               on_step=None) -> MaskSet:
+    """Task `sub`'s weights (in place, outside U) and its binary mask."""
+    task, cfg = run.task, run.budget.mask
+    current = {n: p.detach() for n, p in frozen.module.named_parameters()}
+    # U without the first layer: the weights earlier tasks chose, kept and frozen
+    frozen_used = {n: m for n, m in used.masks.items() if n not in first_layer} if used is not None else {}
+    if used is None:
+        start = current
+    else:  # everything outside U re-initialised, from this task's own seed
+        fresh = {n: p.detach() for n, p in build_model(run.arch, task.contract, run.budget.arch_size, seed).named_parameters()}
+        start = {n: torch.where(frozen_used[n], current[n], fresh[n]) if n in frozen_used else fresh[n] for n in current}
+    weights = {n: v.clone().requires_grad_(True) for n, v in start.items()}
+    logits = init_logits(frozen, cfg)
+    optimiser = adam([*weights.values(), *logits.values()], cfg.lr)
+    data_generator, noise = torch.Generator().manual_seed(seed), LogisticNoise(seed)
+    for step in range(cfg.steps):
+        loss = joint_step(frozen, weights, logits, optimiser, task, sub, task.sample(sub, cfg.batch_size, data_generator),
+                          cfg, noise, frozen_used)
+        if step % 25 == 0 or step == cfg.steps - 1:
+            check_finite(loss, f"the {sub} loss at step {step}")
+        if on_step is not None:
+            on_step(step)
+    with torch.no_grad():
+        for name, param in frozen.module.named_parameters():
+            param.copy_(weights[name])
+    frozen.params.update({n: p.detach() for n, p in frozen.module.named_parameters()})
+    return binarize(logits)
+
+
+@PIPELINES.decorator("transfer")
+def transfer(run, result: dict, tick: Tick) -> dict[str, MaskSet]:
+    task, seeds = run.task, result["seeds"]
+    timer = time.perf_counter()
+    model = build_model(run.arch, task.contract, run.budget.arch_size, seeds["init"]).train(False)
+    masked = run.budget.mask_filter.select(model)
+    result["architecture"]["n_params"] = sum(p.numel() for p in model.parameters())
+    result["architecture"]["n_masked"] = sum(model.get_parameter(n).numel() for n in masked)
+    frozen = FrozenModel(model, masked)
+    first_layer = masked[:1] + [n for n in masked[1:] if n.rsplit(".", 1)[0] == masked[0].rsplit(".", 1)[0]]
+    stages: dict[str, MaskSet] = {}
+    used: MaskSet | None = None
+    accuracy, shared = {}, {}
+    for sub in task.subfunctions:
+        mask = train_task(run, frozen, sub, seeds["mask"][sub], used, first_layer, tick(f"task:{sub}"))
+        stages[sub] = mask
+        accuracy[sub] = {sub: task.accuracy(frozen.forward_with(mask), sub)}
+        if used is not None:
+            shared[sub] = {n: mask.shared_fraction(used, [n]) for n in masked if n not in first_layer}
+        used = mask if used is None else used | mask
+    _timed(result, "train_and_masks", timer)
+    hidden = [n for n in masked if n not in first_layer and n.endswith("weight")]
+    scores = {}
+    for name in hidden:
+        values = [s[name] for s in shared.values() if s.get(name) is not None]
+        scores[f"shared_fraction/{name}"] = sum(values) / len(values) if values else None
+    scores["task_accuracy"] = sum(a[s] for s, a in accuracy.items()) / len(accuracy)
+    result.update(
+        scores=scores, score_notes={k: "every mask of this layer is empty" for k, v in scores.items() if v is None},
+        chance={s: task.chance(s) for s in task.subfunctions}, accuracy=accuracy, sharing=[],
+        layers={n: {"size": frozen.params[n].numel(), "io": n in first_layer,
+                    "density": {s: float(m.masks[n].float().mean()) for s, m in stages.items()}} for n in masked},
+        details={"shared_fraction": shared, "first_layer": first_layer},
+    )
+    return stages
