@@ -109,19 +109,29 @@ def _timed(result: dict, phase: str, started: float) -> float:
     return now
 
 
-def train_and_mask(run, result: dict, tick: Tick, pool: StagePool | None = None):
-    """The common start of every pipeline: train on the whole task, freeze, train the control
-    and sub-function masks (in `pool` too, when given). Returns (model, frozen model, I/O tensor
-    names, mask sets, timer)."""
+def frozen_network(run, result: dict, model: nn.Module) -> tuple[FrozenModel, list[str]]:
+    """The network frozen for masking, and the names of its masked tensors (counted in the result)."""
+    masked = run.budget.mask_filter.select(model)
+    result["architecture"]["n_params"] = sum(p.numel() for p in model.parameters())
+    result["architecture"]["n_masked"] = sum(model.get_parameter(n).numel() for n in masked)
+    return FrozenModel(model, masked), masked
+
+
+def trained_and_frozen(run, result: dict, tick: Tick):
+    """Train on the whole task and freeze: (model, frozen model, masked names, timer)."""
     seeds = result["seeds"]
     timer = time.perf_counter()
     model = train_network(run, None, seeds["init"], seeds["train_order"], tick("train"))
     timer = _timed(result, "train", timer)
-    masked = run.budget.mask_filter.select(model)
-    result["architecture"]["n_params"] = sum(p.numel() for p in model.parameters())
-    result["architecture"]["n_masked"] = sum(model.get_parameter(n).numel() for n in masked)
-    frozen = FrozenModel(model, masked)
-    stages = train_stage_masks(run, frozen, seeds, tick, pool)
+    return model, *frozen_network(run, result, model), timer
+
+
+def train_and_mask(run, result: dict, tick: Tick, pool: StagePool | None = None):
+    """The common start of most pipelines: train on the whole task, freeze, train the control
+    and sub-function masks (in `pool` too, when given). Returns (model, frozen model, I/O tensor
+    names, mask sets, timer)."""
+    model, frozen, masked, timer = trained_and_frozen(run, result, tick)
+    stages = train_stage_masks(run, frozen, result["seeds"], tick, pool)
     timer = _timed(result, "masks", timer)
     return model, frozen, io_parameter_names(model, masked), stages, timer
 

@@ -19,7 +19,7 @@ from modbench.archs import build_model
 from modbench.masking import LogisticNoise, MaskSet, binarize, init_logits, sample_hard_mask
 from modbench.masking.trainer import FrozenModel, check_finite
 from modbench.optim import adam
-from modbench.pipelines import PIPELINES, Tick, _timed
+from modbench.pipelines import PIPELINES, Tick, _timed, frozen_network
 
 
 def joint_step(frozen: FrozenModel, weights: dict, logits: dict, optimiser, task, sub: str, batch, cfg,
@@ -80,10 +80,7 @@ def transfer(run, result: dict, tick: Tick) -> dict[str, MaskSet]:
     task, seeds = run.task, result["seeds"]
     timer = time.perf_counter()
     model = build_model(run.arch, task.contract, run.budget.arch_size, seeds["init"]).train(False)
-    masked = run.budget.mask_filter.select(model)
-    result["architecture"]["n_params"] = sum(p.numel() for p in model.parameters())
-    result["architecture"]["n_masked"] = sum(model.get_parameter(n).numel() for n in masked)
-    frozen = FrozenModel(model, masked)
+    frozen, masked = frozen_network(run, result, model)  # "frozen": weights change only in train_task
     first_layer = masked[:1] + [n for n in masked[1:] if n.rsplit(".", 1)[0] == masked[0].rsplit(".", 1)[0]]
     stages: dict[str, MaskSet] = {}
     used: MaskSet | None = None

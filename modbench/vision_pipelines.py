@@ -9,25 +9,12 @@ With `--workers N` the mask stages are dealt over N processes.
 """
 from __future__ import annotations
 
-import time
-
 from modbench import analysis
 from modbench.archs import output_parameter_names
-from modbench.masking import FrozenModel, MaskSet
-from modbench.pipelines import PIPELINES, Tick, _timed, train_network, train_stage_masks
+from modbench.masking import MaskSet
+from modbench.pipelines import PIPELINES, Tick, _timed, train_stage_masks, trained_and_frozen
 from modbench.scores import class_specificity
 from modbench.stages import stage_pool
-
-
-def _frozen_network(run, result: dict, tick: Tick):
-    seeds = result["seeds"]
-    timer = time.perf_counter()
-    model = train_network(run, None, seeds["init"], seeds["train_order"], tick("train"))
-    timer = _timed(result, "train", timer)
-    masked = run.budget.mask_filter.select(model)
-    result["architecture"]["n_params"] = sum(p.numel() for p in model.parameters())
-    result["architecture"]["n_masked"] = sum(model.get_parameter(n).numel() for n in masked)
-    return model, FrozenModel(model, masked), masked, timer
 
 
 def _per_class(confusion) -> dict[str, float]:
@@ -37,7 +24,7 @@ def _per_class(confusion) -> dict[str, float]:
 @PIPELINES.decorator("class_removal")
 def class_removal(run, result: dict, tick: Tick) -> dict[str, MaskSet]:
     task, seeds = run.task, result["seeds"]
-    model, frozen, masked, timer = _frozen_network(run, result, tick)
+    model, frozen, masked, timer = trained_and_frozen(run, result, tick)
     with stage_pool(run.spec.workers) as pool:
         stages = train_stage_masks(run, frozen, seeds, tick, pool, freeze=output_parameter_names(model, masked))
     timer = _timed(result, "masks", timer)
@@ -61,7 +48,7 @@ def class_removal(run, result: dict, tick: Tick) -> dict[str, MaskSet]:
 @PIPELINES.decorator("stability")
 def stability(run, result: dict, tick: Tick) -> dict[str, MaskSet]:
     task, seeds = run.task, result["seeds"]
-    model, frozen, masked, timer = _frozen_network(run, result, tick)
+    model, frozen, masked, timer = trained_and_frozen(run, result, tick)
     with stage_pool(run.spec.workers) as pool:
         stages = train_stage_masks(run, frozen, seeds, tick, pool)
     timer = _timed(result, "masks", timer)
