@@ -72,6 +72,7 @@ def _writable(out: Path) -> Path:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from modbench.executors import ClusterOptions
     from modbench.run import run_grid
     from modbench.stages import available_cpus, check_workers
     from modbench.submission import resolve_arch
@@ -81,8 +82,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = _writable(Path(args.out))
     overrides = parse_overrides(args.set)
     arch = resolve_arch(args.arch)  # a submission folder is loaded and registered by its name
-    return run_grid([arch], [args.task], args.tier, seeds, out, overrides,
-                    show_progress=not args.quiet, source=args.source, workers=workers)
+    cluster = ClusterOptions(
+        cluster=args.cluster, folder=Path(args.jobs_folder) if args.jobs_folder else None, partition=args.partition,
+        time_min=args.time_min, gpus=args.gpus, threads=args.threads, mem_gb=args.mem_gb,
+        array_parallelism=args.array_parallelism,
+    )
+    return run_grid([arch], [args.task], args.tier, seeds, out, overrides, show_progress=not args.quiet,
+                    source=args.source, workers=workers, executor=args.executor, cluster=cluster)
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
@@ -205,6 +211,19 @@ def build_parser() -> argparse.ArgumentParser:
                      help="processes for a run's independent stages, each with one thread "
                           "(default: the CPUs available; any N gives the numbers of N=1 at one thread)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    grid = run.add_argument_group("cluster (with --executor submitit)")
+    grid.add_argument("--executor", choices=["local", "submitit"], default="local",
+                      help="local (default): one run after another here; submitit: a job array")
+    grid.add_argument("--cluster", choices=["slurm", "local", "debug"], default=None,
+                      help="submitit backend (default: Slurm where available, else local processes)")
+    grid.add_argument("--partition", help="Slurm partition")
+    grid.add_argument("--time-min", type=int, default=120, help="time limit per run in minutes (default 120)")
+    grid.add_argument("--gpus", type=int, default=0, help="GPUs per run (default 0)")
+    grid.add_argument("--threads", type=int, default=None,
+                      help="CPUs per run and its torch threads (default: this machine's count, so numbers match local runs)")
+    grid.add_argument("--mem-gb", type=int, default=None, help="memory per run in GB")
+    grid.add_argument("--array-parallelism", type=int, default=64, help="runs at once (default 64)")
+    grid.add_argument("--jobs-folder", help="submitit logs and pickles (default OUT/.submitit)")
     run.set_defaults(func=cmd_run)
 
     ls = verb("ls", "list registered tasks or architectures")

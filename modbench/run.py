@@ -1,4 +1,4 @@
-"""A grid of runs with a progress bar and the paper-style tables at the end."""
+"""A grid of runs, executed locally or on a cluster, and the paper-style tables at the end."""
 from __future__ import annotations
 
 import sys
@@ -6,10 +6,10 @@ from itertools import product
 from pathlib import Path
 from typing import Any, Sequence
 
-from tqdm import tqdm
-
 from modbench import report
-from modbench.harness import RunSpec, finished_result, prepare, run_and_save
+from modbench.errors import ModbenchError
+from modbench.executors import EXECUTORS, ClusterOptions
+from modbench.harness import RunSpec, finished_result, prepare
 
 
 def run_grid(
@@ -22,33 +22,29 @@ def run_grid(
     show_progress: bool = True,
     source: str = "generated",
     workers: int = 1,
+    executor: str = "local",
+    cluster: ClusterOptions | None = None,
 ) -> int:
-    """Run every (arch, task, seed); print a table per (arch, task). Returns the exit status:
-    0 if every run finished, 1 if any failed (the others still ran)."""
+    """Run every (arch, task, seed) not finished yet under `out`; print a table per (arch, task).
+    Returns the exit status: 0 if every run finished, 1 if any failed (the others still ran)."""
+    if executor not in EXECUTORS:
+        raise ModbenchError(f"unknown executor {executor!r}; choose one of {', '.join(EXECUTORS)}")
     prepared = [prepare(RunSpec(a, t, tier, s, overrides, source, workers)) for a, t, s in product(archs, tasks, seeds)]
-    # (run, its finished result or None); a conflicting old result is refused before any work
-    runs = [(run, finished_result(run, out)) for run in prepared]
-    failed = 0
-    for arch, task in product(archs, tasks):
-        group = [(r, old) for r, old in runs if r.spec.arch == arch and r.spec.task == task]
-        finished = []
-        for run, result in group:
-            label = f"{task}/{arch}/{tier} seed {run.spec.seed}"
-            if result is not None:
-                status = "skipped (already finished)"
-            else:
-                with tqdm(total=run.total_steps, desc=label, disable=not show_progress,
-                          file=sys.stderr, unit="step", leave=False) as bar:
-                    result = run_and_save(run, out, lambda phase, n: (
-                        bar.set_postfix_str(phase, refresh=False), bar.update(n)))
-                status = result["status"]
-            print(f"{label}: {status}" + (f" — {result['error']}" if result["status"] == "failed" else ""),
+    # a conflicting old result is refused here, before any work
+    results = {run.run_id: finished_result(run, out) for run in prepared}
+    for run in prepared:
+        if results[run.run_id] is not None:
+            print(f"{run.spec.task}/{run.spec.arch}/{tier} seed {run.spec.seed}: skipped (already finished)",
                   file=sys.stderr)
-            failed += result["status"] != "ok"
-            finished.append(result)
-        print(f"\n{task} / {arch} / {tier}, seeds {', '.join(str(r.spec.seed) for r, _ in group)}")
-        kind = finished[0]["task"]["kind"] if finished else "specialize"
-        print(report.TABLES[kind](finished))
+    todo = [run for run in prepared if results[run.run_id] is None]
+    if todo:
+        results.update(EXECUTORS[executor](todo, out, show_progress=show_progress, cluster=cluster))
+    for arch, task in product(archs, tasks):
+        group = [run for run in prepared if run.spec.arch == arch and run.spec.task == task]
+        finished = [results[run.run_id] for run in group]
+        print(f"\n{task} / {arch} / {tier}, seeds {', '.join(str(r.spec.seed) for r in group)}")
+        ok = [r for r in finished if r["status"] == "ok"]
+        print(report.TABLES[ok[0]["task"]["kind"] if ok else "specialize"](finished))
         print()
         print(report.score_table(finished))
-    return 1 if failed else 0
+    return 1 if any(r["status"] != "ok" for r in results.values()) else 0
