@@ -1,52 +1,65 @@
-"""Step timings: plain training step, mask-training step and mask noise alone.
+"""Step timings of every reference architecture at its quick and paper sizes: one plain
+training step, one mask-training step with the tier's k mask samples, and the k·N random numbers
+of the mask noise alone (N = masked weights); plus the FNN's mask step with k = 1.
 
 Run: pytest benchmarks --benchmark-only --benchmark-json=bench.json
      python benchmarks/ratios.py bench.json
-Not part of the test suite (timings are measured, never asserted).
+Not part of the test suite (timings are measured, never asserted). Each case uses its tier's
+batch size, mask samples and mask filter (the task's budget for that tier).
 """
 from __future__ import annotations
+
+import functools
 
 import pytest
 import torch
 
 from modbench.archs import ARCHS, build_model
 from modbench.masking import FrozenModel, LogisticNoise, MaskConfig, init_logits, mask_step
-from modbench.tasks import TASKS
 from modbench.optim import adam
+from modbench.tasks import TASKS
 from modbench.training import weight_step
 
-TASK = TASKS.get("addmul")()
+# The task each architecture is timed on (one it supports).
+TASK_OF = {"fnn": "addmul", "lstm": "addmul", "lstm_seq2seq": "scan", "transformer_seq2seq": "scan",
+           "cnn": "class_removal", "resnet": "class_removal"}
 CASES = [
     (arch, size, kind)
-    for arch in ("fnn", "lstm")
+    for arch in TASK_OF
     for size in ("quick", "paper")
-    for kind in ("plain", "mask", "mask_k1", "noise")
+    for kind in ("plain", "mask", "noise", "mask_k1")
     if kind != "mask_k1" or arch == "fnn"
 ]
 
 
+@functools.lru_cache(maxsize=None)
+def _task(name: str):
+    return TASKS.get(name)()
+
+
 def _setup(arch: str, size: str):
+    task = _task(TASK_OF[arch])
     spec = ARCHS.get(arch)
-    model = build_model(spec, TASK.contract, spec.sizes[size], init_seed=0)
-    budget = TASK.budget("paper", arch)
-    batch = TASK.sample(None, budget.mask.batch_size, torch.Generator().manual_seed(0))
-    return model, budget, batch
+    budget = task.budget(size, arch)
+    model = build_model(spec, task.contract, budget.arch_size or spec.sizes[size], init_seed=0)
+    batch = task.sample(None, budget.mask.batch_size, torch.Generator().manual_seed(0))
+    return task, model, budget, batch
 
 
 @pytest.mark.parametrize("arch, size, kind", CASES, ids=["-".join(c) for c in CASES])
 def test_step(benchmark, arch, size, kind):
-    model, budget, batch = _setup(arch, size)
-    loss = lambda fn, b: TASK.loss(fn, b, None)  # noqa: E731
+    task, model, budget, batch = _setup(arch, size)
+    loss = lambda fn, b: task.loss(fn, b, None)  # noqa: E731
     noise = LogisticNoise(1)
     if kind == "plain":
+        model.train()
         optimiser = adam(model.parameters(), 1e-3)
         benchmark(weight_step, model, optimiser, loss, batch, 1.0)
         return
     cfg = budget.mask if kind != "mask_k1" else MaskConfig(batch_size=budget.mask.batch_size, n_samples=1)
     frozen = FrozenModel(model.eval(), budget.mask_filter.select(model))
     logits = init_logits(frozen, cfg)
-    if kind == "noise":
-        # the k·N random numbers alone
+    if kind == "noise":  # the k·N random numbers alone
         benchmark(lambda: [noise.sample((cfg.n_samples, *l.shape)) for l in logits.values()])
         return
     optimiser = adam(logits.values(), cfg.lr)
