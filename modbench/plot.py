@@ -2,8 +2,9 @@
 
 Per result: per-layer sharing (IoU and IoMin of each pair of sub-function masks, the paper's
 Figure 3 view), the histogram of mask keep-probabilities σ(logit) per stage (converged masks
-are bimodal), the accuracy of every mask variant on every evaluation set, and for addmul the
-paper's add/mul confusion per mask (is the prediction the sum, the product, or neither?).
+are bimodal), the accuracy of every mask variant on every evaluation set, for addmul the paper's
+add/mul confusion per mask (is the prediction the sum, the product, or neither?), and for class
+removal the confusion differences D_c = C(mask without c) − C_ref (red: lost, blue: gained).
 """
 from __future__ import annotations
 
@@ -92,8 +93,30 @@ def operation_confusion_figure(result: dict):
     return fig
 
 
+def confusion_difference_figure(result: dict):
+    """Class removal (paper_spec §4.9): D_c = C(mask without c) − C_ref per class c, in points."""
+    confusion = (result["details"] or {}).get("confusion")
+    if not confusion or "control" not in confusion:
+        return None
+    reference = np.asarray(confusion["control"])
+    stages = [s for s in confusion if s.startswith("without_")]
+    columns = min(5, len(stages))
+    rows = -(-len(stages) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(2.3 * columns, 2.3 * rows), squeeze=False)
+    for ax, stage in zip(axes.flat, stages):
+        difference = 100 * (np.asarray(confusion[stage]) - reference)  # [true, predicted]
+        ax.imshow(difference, vmin=-100, vmax=100, cmap="RdBu")
+        ax.set_title(f"without class {stage.split('_', 1)[1]}", fontsize=8)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for ax in list(axes.flat)[len(stages):]:
+        ax.axis("off")
+    axes[0][0].set_ylabel("true class", fontsize=7)
+    return fig
+
+
 FIGURES = {"sharing": sharing_figure, "mask_probabilities": histogram_figure, "accuracy": accuracy_figure,
-           "operation_confusion": operation_confusion_figure}
+           "operation_confusion": operation_confusion_figure, "confusion_difference": confusion_difference_figure}
 
 
 def plot_results(source: Path, out: Path) -> list[Path]:

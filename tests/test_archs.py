@@ -11,12 +11,15 @@ def example_input(contract, batch=3):
     """A zero input of the contract's shape (sequence tasks: the three forward arguments)."""
     if contract.kind == "vector":
         return (torch.zeros(batch, contract.n_in),)
+    if contract.kind == "image":
+        return (torch.zeros(batch, contract.channels, contract.height, contract.width),)
     return (torch.ones(batch, 4, dtype=torch.long), torch.full((batch,), 4),
             torch.full((batch, 5), contract.sos))
 
 
 def expected_shape(contract, batch=3):
-    return (batch, contract.n_out) if contract.kind == "vector" else (batch, 5, contract.tgt_vocab)
+    return {"vector": lambda: (batch, contract.n_out), "image": lambda: (batch, contract.n_classes),
+            "sequence": lambda: (batch, 5, contract.tgt_vocab)}[contract.kind]()
 
 
 PAIRS = [(a, t) for a in ARCHS.names() for t in TASKS.names()

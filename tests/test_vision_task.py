@@ -153,3 +153,21 @@ def test_transfer_smoke_run(tmp_path):
     for n in hidden:
         values = [s[n] for s in result["details"]["shared_fraction"].values()]
         assert result["scores"][f"shared_fraction/{n}"] == pytest.approx(sum(values) / len(values))
+
+
+def test_confusion_of_a_constant_classifier_by_hand():
+    task = TASKS.get("class_removal")(source=SOURCE)
+    always_three = lambda x: torch.nn.functional.one_hot(torch.full((len(x),), 3), 10).float()  # noqa: E731
+    confusion = task.confusion(always_three)
+    expected = torch.zeros(10, 10)
+    expected[:, 3] = 1.0  # every true class is predicted as 3
+    assert torch.equal(confusion, expected)
+    assert task.accuracy(always_three, None) == pytest.approx(float(task.class_shares()[3]))
+
+
+def test_plot_draws_the_confusion_differences(class_removal_run, tmp_path):
+    from modbench.plot import plot_results
+
+    _, out = class_removal_run
+    names = {p.name for p in plot_results(out, tmp_path)}
+    assert "class_removal_cnn_smoke_seed0_confusion_difference.png" in names
