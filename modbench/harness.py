@@ -81,9 +81,8 @@ class Prepared:
 
     @property
     def total_steps(self) -> int:
-        n_subs = len(self.task.subfunctions)
         trainings = 1 + len(getattr(self.task, "sysgen_trainings", ()))
-        return self.budget.train.steps * trainings + self.budget.mask.steps * (1 + n_subs)
+        return self.budget.train.steps * trainings + self.budget.mask.steps * self.task.mask_stages
 
 
 @functools.lru_cache(maxsize=None)

@@ -60,6 +60,11 @@ class Task(ABC):
         """The evaluation sets `accuracy` and `chance` accept."""
         return self.subfunctions
 
+    @property
+    def mask_stages(self) -> int:
+        """Masks a run trains (for progress bars): the control mask and one per sub-function."""
+        return 1 + len(self.subfunctions)
+
     @abstractmethod
     def budget(self, tier: str, arch: str) -> TierBudget:
         """The resolved training and mask configuration for this tier and architecture."""

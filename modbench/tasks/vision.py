@@ -173,6 +173,10 @@ class Transfer(Task):
         self.permutations = {f"task{p}": torch.from_numpy(np.random.RandomState(p).permutation(n_in)) if p else
                              torch.arange(n_in) for p in range(len(self.subfunctions))}
 
+    @property
+    def mask_stages(self) -> int:
+        return len(self.subfunctions)  # one joint training per task, no control mask
+
     def budget(self, tier: str, arch: str) -> TierBudget:
         """Weights and masks train jointly with one Adam rate, 1e-2 (§4.7); 30k steps per task,
         batch 128, 8 mask samples, β = 0.00128, biases masked; FNN 800-800-64 (paper)."""
