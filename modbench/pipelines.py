@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from typing import Callable, Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -33,15 +34,24 @@ def train_network(run, sub: str | None, init_seed: int, order_seed: int, on_step
     """A fresh network trained on sub-function/split `sub`'s data (None: the whole task)."""
     task, budget = run.task, run.budget
     model = build_model(run.arch, task.contract, budget.arch_size, init_seed)
-    train_weights(
-        model,
-        lambda fn, batch: task.loss(fn, batch, sub),
-        lambda n, g: task.sample(sub, n, g),
-        budget.train,
-        torch.Generator().manual_seed(order_seed),
-        on_step,
-    )
+    # Dropout draws from torch's global generator: seeded here from the run, the caller's state
+    # given back after, so a run never depends on what ran before it in the process.
+    with torch.random.fork_rng():
+        torch.manual_seed(dropout_seed(order_seed))
+        train_weights(
+            model,
+            lambda fn, batch: task.loss(fn, batch, sub),
+            lambda n, g: task.sample(sub, n, g),
+            budget.train,
+            torch.Generator().manual_seed(order_seed),
+            on_step,
+        )
     return model.eval()  # dropout off, BatchNorm on running statistics (paper_spec §1.6)
+
+
+def dropout_seed(order_seed: int) -> int:
+    """A seed for the global generator during training, independent of the batch-order stream."""
+    return int(np.random.SeedSequence([order_seed, 1]).generate_state(1, np.uint64)[0] >> 1)
 
 
 def train_one_mask(run, frozen: FrozenModel, sub: str | None, seed: int, on_step=None,

@@ -24,12 +24,13 @@ def _per_class(confusion) -> dict[str, float]:
 @PIPELINES.decorator("class_removal")
 def class_removal(run, result: dict, tick: Tick) -> dict[str, MaskSet]:
     task, seeds = run.task, result["seeds"]
-    model, frozen, masked, timer = trained_and_frozen(run, result, tick)
+    # The pool spans the whole run: training and evaluation, too, compute at its one thread.
     with stage_pool(run.spec.workers) as pool:
+        model, frozen, masked, timer = trained_and_frozen(run, result, tick)
         stages = train_stage_masks(run, frozen, seeds, tick, pool, freeze=output_parameter_names(model, masked))
-    timer = _timed(result, "masks", timer)
-    confusions = {"full": task.confusion(frozen.forward_with(None))}
-    confusions.update({stage: task.confusion(frozen.forward_with(mask)) for stage, mask in stages.items()})
+        timer = _timed(result, "masks", timer)
+        confusions = {"full": task.confusion(frozen.forward_with(None))}
+        confusions.update({stage: task.confusion(frozen.forward_with(mask)) for stage, mask in stages.items()})
     chance = task.chance(None)
     removed = {s: task.removed_class(s) for s in task.subfunctions}
     scores, notes = class_specificity(confusions, removed, chance)
@@ -48,18 +49,18 @@ def class_removal(run, result: dict, tick: Tick) -> dict[str, MaskSet]:
 @PIPELINES.decorator("stability")
 def stability(run, result: dict, tick: Tick) -> dict[str, MaskSet]:
     task, seeds = run.task, result["seeds"]
-    model, frozen, masked, timer = trained_and_frozen(run, result, tick)
-    with stage_pool(run.spec.workers) as pool:
+    with stage_pool(run.spec.workers) as pool:  # the whole run at the pool's one thread
+        model, frozen, masked, timer = trained_and_frozen(run, result, tick)
         stages = train_stage_masks(run, frozen, seeds, tick, pool)
-    timer = _timed(result, "masks", timer)
+        timer = _timed(result, "masks", timer)
+        # each pair mask on its own 2-class test data ("pair") and on all classes ("all")
+        accuracy = {stage: {"pair": task.accuracy(frozen.forward_with(mask), stage),
+                            "all": task.accuracy(frozen.forward_with(mask), None)}
+                    for stage, mask in stages.items() if stage != "control"}
+        accuracy["control"] = {"all": task.accuracy(frozen.forward_with(stages["control"]), None)}
+        accuracy["full"] = {"all": task.accuracy(frozen.forward_with(None), None)}
     pairs = task.pairs()
     ious = {f"pair{i}": stages[f"pair{i}_a"].iou(stages[f"pair{i}_b"]) for i in range(len(pairs))}
-    # each pair mask on its own 2-class test data ("pair") and on all classes ("all")
-    accuracy = {stage: {"pair": task.accuracy(frozen.forward_with(mask), stage),
-                        "all": task.accuracy(frozen.forward_with(mask), None)}
-                for stage, mask in stages.items() if stage != "control"}
-    accuracy["control"] = {"all": task.accuracy(frozen.forward_with(stages["control"]), None)}
-    accuracy["full"] = {"all": task.accuracy(frozen.forward_with(None), None)}
     values = [v for v in ious.values() if v is not None]
     _timed(result, "evaluation", timer)
     result.update(

@@ -1,5 +1,5 @@
-"""Independent stages in worker processes (SCAN's per-split trainings, math's mask stages):
-the same numbers as one process at one thread."""
+"""Independent stages in worker processes (SCAN's per-split trainings, math's and class
+removal's mask stages): the same numbers as one process at one thread."""
 import pytest
 import torch
 
@@ -21,6 +21,8 @@ def _one_thread_run(spec: harness.RunSpec, out):
 @pytest.mark.parametrize("arch, task, source, stages", [
     ("lstm_seq2seq", "scan", "generated", {"control", "jump", "length", "turn_left"}),  # trainings farmed
     ("transformer_seq2seq", "math_sort", "generated:300", {"control", "hard"}),  # mask stages farmed
+    # control first, then the class masks dealt over both processes; training inside the pool too
+    ("cnn", "class_removal", "generated:1000", {"control", *(f"without_{c}" for c in range(10))}),
 ])
 def test_a_pooled_run_equals_the_single_process_run_at_one_thread(tmp_path, arch, task, source, stages):
     single = harness.RunSpec(arch, task, "smoke", 3, source=source)
@@ -65,3 +67,17 @@ def test_in_process_stages_run_when_their_result_is_asked_for():
 def test_workers_below_one_are_refused_with_the_fix():
     with pytest.raises(ModbenchError, match="--workers must be at least 1, got 0"):
         check_workers(0)
+
+
+def test_dropout_in_training_does_not_depend_on_the_global_generator():
+    from modbench.pipelines import train_network
+
+    run = harness.prepare(harness.RunSpec("cnn", "class_removal", "smoke", 0, source="generated:1000"))
+    assert run.config["arch_size"].get("dropout", True)  # the smoke CNN trains with dropout
+    weights = []
+    for global_seed in (1, 2):
+        torch.manual_seed(global_seed)
+        model = train_network(run, None, 5, 6, None)
+        weights.append({n: p.clone() for n, p in model.named_parameters()})
+        assert torch.initial_seed() == global_seed  # the caller's generator is given back
+    assert all(torch.equal(weights[0][n], weights[1][n]) for n in weights[0])

@@ -20,7 +20,9 @@ from modbench.masking.maskset import HISTOGRAM_BINS, MaskSet
 from modbench.optim import adam
 
 # Bump on any change that can move a score (sampling, loss, optimiser, step count rule).
-TRAINER_VERSION = 1
+# 2: weight training draws dropout from a generator seeded by the run (1: the process's global
+#    generator, so a run with dropout depended on what ran before it in the same process).
+TRAINER_VERSION = 2
 
 Batch = tuple[torch.Tensor, ...]
 ForwardFn = Callable[[torch.Tensor], torch.Tensor]
