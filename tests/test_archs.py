@@ -89,7 +89,12 @@ def test_functional_masking_matches_in_place_masking(arch, task):
     masked = MaskFilter().select(model)
     g = torch.Generator().manual_seed(0)
     masks = {n: torch.rand(model.get_parameter(n).shape, generator=g) > 0.5 for n in masked}
-    x = (torch.rand(5, contract.n_in, generator=g),) if contract.kind == "vector" else example_input(contract, 5)
+    if contract.kind == "vector":
+        x = (torch.rand(5, contract.n_in, generator=g),)
+    elif contract.kind == "image":  # not zeros: a bias-free conv net maps zeros to its output bias
+        x = (torch.randn(5, contract.channels, contract.height, contract.width, generator=g),)
+    else:
+        x = example_input(contract, 5)
     reference = copy.deepcopy(model)
     with torch.no_grad():
         for n, m in masks.items():

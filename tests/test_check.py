@@ -16,7 +16,7 @@ from modbench.tasks import TASKS
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "submissions" / "_template"
 BROKEN = Path(__file__).parent / "fixtures" / "submissions"
-VECTOR_TASKS = {"addmul", "double_add"}
+VECTOR_TASKS = {"addmul", "double_add", "transfer"}
 
 
 def test_the_template_passes_every_task_it_supports():
@@ -30,7 +30,7 @@ def test_the_template_passes_every_task_it_supports():
     ("no_declaration", "import", "defines no SUBMISSION"),
     ("wrong_shape", "shape", "wrong output shape: got [4, {short}], expected [4, {n_out}]"),
     ("forward_raises", "forward", "exception in forward: RuntimeError"),
-    ("nan_loss", "NaN loss", "the training loss at step 0 is not finite"),
+    ("nan_loss", "NaN loss", "loss at step 0 is not finite"),
 ])
 def test_each_broken_submission_fails_with_its_reason(fixture, kind, words):
     outcomes = check_submission(BROKEN / fixture)
@@ -50,7 +50,7 @@ def test_the_check_command_prints_one_line_per_task_and_its_exit_status(capsys):
     assert sorted(line.split()[1] for line in lines if line.startswith("PASS")) == sorted(VECTOR_TASKS)
     assert cli.main(["check", str(BROKEN / "wrong_shape")]) == 1
     out = capsys.readouterr().out
-    assert out.count("FAIL") == 2 and "shape: wrong output shape" in out
+    assert out.count("FAIL") == 3 and "shape: wrong output shape" in out
 
 
 def test_a_missing_submission_is_named():
