@@ -68,10 +68,9 @@ def train_task(run, frozen: FrozenModel, sub: str, seed: int, used: MaskSet | No
             check_finite(loss, f"the {sub} loss at step {step}")
         if on_step is not None:
             on_step(step)
-    with torch.no_grad():
+    with torch.no_grad():  # frozen.params are detached views of these: they follow
         for name, param in frozen.module.named_parameters():
             param.copy_(weights[name])
-    frozen.params.update({n: p.detach() for n, p in frozen.module.named_parameters()})
     return binarize(logits)
 
 
