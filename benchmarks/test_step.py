@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from modbench.archs import ARCHS, build_model
-from modbench.masking import FrozenModel, LogisticNoise, MaskConfig, init_logits, mask_step
+from modbench.masking import FrozenModel, MaskNoise, MaskConfig, init_logits, mask_step
 from modbench.optim import adam
 from modbench.tasks import TASKS
 from modbench.training import weight_step
@@ -50,7 +50,7 @@ def _setup(arch: str, size: str):
 def test_step(benchmark, arch, size, kind):
     task, model, budget, batch = _setup(arch, size)
     loss = lambda fn, b: task.loss(fn, b, None)  # noqa: E731
-    noise = LogisticNoise(1)
+    noise = MaskNoise(1)
     if kind == "plain":
         model.train()
         optimiser = adam(model.parameters(), 1e-3)
@@ -60,7 +60,7 @@ def test_step(benchmark, arch, size, kind):
     frozen = FrozenModel(model.eval(), budget.mask_filter.select(model))
     logits = init_logits(frozen, cfg)
     if kind == "noise":  # the k·N random numbers alone
-        benchmark(lambda: [noise.sample((cfg.n_samples, *l.shape)) for l in logits.values()])
+        benchmark(lambda: [noise.uniform((cfg.n_samples, *l.shape)) for l in logits.values()])
         return
     optimiser = adam(logits.values(), cfg.lr)
     benchmark(mask_step, frozen, logits, optimiser, loss, batch, cfg, noise)

@@ -16,21 +16,21 @@ import time
 import torch
 
 from modbench.archs import build_model
-from modbench.masking import LogisticNoise, MaskSet, binarize, init_logits, sample_hard_mask
+from modbench.masking import MaskNoise, MaskSet, binarize, init_logits, sample_hard_mask
 from modbench.masking.trainer import FrozenModel, check_finite
 from modbench.optim import adam
 from modbench.pipelines import PIPELINES, Tick, _timed, frozen_network
 
 
 def joint_step(frozen: FrozenModel, weights: dict, logits: dict, optimiser, task, sub: str, batch, cfg,
-               noise: LogisticNoise, used: dict[str, torch.Tensor]) -> torch.Tensor:
+               noise: MaskNoise, used: dict[str, torch.Tensor]) -> torch.Tensor:
     """One update of weights and logits together: k mask samples over chunks of the batch; the
     regulariser (β / batch) · Σ logits; gradients of used weights zeroed; clip; Adam."""
     optimiser.zero_grad(set_to_none=True)
     k, total = cfg.n_samples, 0.0
     chunk = len(batch[0]) // k
     for i in range(k):
-        tensors = {n: w * sample_hard_mask(logits[n], noise.sample(tuple(w.shape)), cfg.tau) if n in logits else w
+        tensors = {n: w * sample_hard_mask(logits[n], noise.logistic(tuple(w.shape)), cfg.tau) if n in logits else w
                    for n, w in weights.items()}
         part = tuple(t[i * chunk : (i + 1) * chunk] for t in batch)
         loss = task.loss(frozen.forward_fn(tensors), part, sub) / k
@@ -60,7 +60,7 @@ def train_task(run, frozen: FrozenModel, sub: str, seed: int, used: MaskSet | No
     weights = {n: v.clone().requires_grad_(True) for n, v in start.items()}
     logits = init_logits(frozen, cfg)
     optimiser = adam([*weights.values(), *logits.values()], cfg.lr)
-    data_generator, noise = torch.Generator().manual_seed(seed), LogisticNoise(seed)
+    data_generator, noise = torch.Generator().manual_seed(seed), MaskNoise(seed)
     for step in range(cfg.steps):
         loss = joint_step(frozen, weights, logits, optimiser, task, sub, task.sample(sub, cfg.batch_size, data_generator),
                           cfg, noise, frozen_used)

@@ -1,8 +1,8 @@
 """The reference mask method: Gumbel-sigmoid sampling, mask sets, and the mask trainer."""
 from modbench.masking.gumbel import (
-    LogisticNoise,
+    MaskNoise,
     deterministic_mask,
-    masked_weight,
+    masked_weights,
     sample_hard_mask,
 )
 from modbench.masking.maskset import MaskSet
@@ -18,7 +18,7 @@ from modbench.masking.trainer import (
 )
 
 __all__ = [
-    "LogisticNoise",
+    "MaskNoise",
     "TRAINER_VERSION",
     "FrozenModel",
     "MaskConfig",
@@ -28,7 +28,7 @@ __all__ = [
     "deterministic_mask",
     "init_logits",
     "mask_step",
-    "masked_weight",
+    "masked_weights",
     "sample_hard_mask",
     "train_mask",
 ]

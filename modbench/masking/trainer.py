@@ -15,14 +15,16 @@ from torch import nn
 from torch.func import functional_call
 
 from modbench.errors import ModbenchError, TrainingDiverged
-from modbench.masking.gumbel import LogisticNoise, deterministic_mask, masked_weight
+from modbench.masking.gumbel import MaskNoise, deterministic_mask, masked_weights
 from modbench.masking.maskset import HISTOGRAM_BINS, MaskSet
 from modbench.optim import adam
 
 # Bump on any change that can move a score (sampling, loss, optimiser, step count rule).
 # 2: weight training draws dropout from a generator seeded by the run (1: the process's global
 #    generator, so a run with dropout depended on what ran before it in the same process).
-TRAINER_VERSION = 2
+# 3: mask samples compare the uniform noise with σ(−l) in fused kernels (2: logit noise added to
+#    the logits in torch); the same distribution, but rounding at the threshold differs.
+TRAINER_VERSION = 3
 
 Batch = tuple[torch.Tensor, ...]
 ForwardFn = Callable[[torch.Tensor], torch.Tensor]
@@ -157,7 +159,7 @@ def mask_step(
     loss_fn: LossFn,
     batch: Batch,
     cfg: MaskConfig,
-    noise: LogisticNoise,
+    noise: MaskNoise,
     fixed_weights: dict[str, torch.Tensor] | None = None,
 ) -> None:
     """One update: k mask samples, one per chunk of the batch; loss = task loss +
@@ -166,16 +168,17 @@ def mask_step(
     optimiser.zero_grad(set_to_none=True)
     k = cfg.n_samples
     chunk = len(batch[0]) // k
-    draws = {n: noise.sample((k, *l.shape)) for n, l in logits.items()}  # [k, *shape] each
+    samples = {  # k masked copies of each tensor, from k·N uniforms
+        n: masked_weights(l, frozen.params[n], noise.uniform((k, *l.shape)), cfg.tau) for n, l in logits.items()
+    }
+    loss = 0.0
     for i in range(k):
-        weights = {
-            n: masked_weight(l, frozen.params[n], draws[n][i], cfg.tau) for n, l in logits.items()
-        }
+        weights = {n: s[i] for n, s in samples.items()}
         if fixed_weights:
             weights.update(fixed_weights)
         part = tuple(t[i * chunk : (i + 1) * chunk] for t in batch)
-        # mean over chunks == mean over the whole batch
-        (loss_fn(frozen.forward_fn(weights), part) / k).backward()
+        loss = loss + loss_fn(frozen.forward_fn(weights), part) / k  # mean over chunks == over the batch
+    loss.backward()  # one backward: the fused mask gradient sums the k samples in one pass
     # The regulariser (β / batch) · Σ logits has the constant gradient β / batch.
     for l in logits.values():
         l.grad.add_(cfg.beta / cfg.batch_size)
@@ -197,7 +200,7 @@ def train_mask(
     (class removal freezes the classifier's mask). The caller puts the module in the mode the
     method needs (eval: dropout off, BatchNorm on running statistics)."""
     data_generator = torch.Generator().manual_seed(seed)
-    noise = LogisticNoise(seed)
+    noise = MaskNoise(seed)
     fixed_weights = {n: torch.where(m, frozen.params[n], 0.0) for n, m in fixed.masks.items()} if fixed else None
     logits = init_logits(frozen, cfg, skip=list(fixed.masks) if fixed else ())
     optimiser = adam(logits.values(), cfg.lr)
