@@ -16,7 +16,7 @@ import time
 import torch
 
 from modbench.archs import build_model
-from modbench.masking import MaskNoise, MaskSet, binarize, init_logits, sample_hard_mask
+from modbench.masking import MaskNoise, MaskSet, binarize, init_logits, masked_weights
 from modbench.masking.trainer import FrozenModel, check_finite
 from modbench.optim import adam
 from modbench.pipelines import PIPELINES, Tick, _timed, frozen_network
@@ -27,22 +27,22 @@ def joint_step(frozen: FrozenModel, weights: dict, logits: dict, optimiser, task
     """One update of weights and logits together: k mask samples over chunks of the batch; the
     regulariser (β / batch) · Σ logits; gradients of used weights zeroed; clip; Adam."""
     optimiser.zero_grad(set_to_none=True)
-    k, total = cfg.n_samples, 0.0
+    k = cfg.n_samples
     chunk = len(batch[0]) // k
+    samples = {n: masked_weights(logits[n], w, noise.uniform((k, *w.shape)), cfg.tau) for n, w in weights.items() if n in logits}
+    loss = 0.0
     for i in range(k):
-        tensors = {n: w * sample_hard_mask(logits[n], noise.logistic(tuple(w.shape)), cfg.tau) if n in logits else w
-                   for n, w in weights.items()}
+        tensors = {n: samples[n][i] if n in samples else w for n, w in weights.items()}
         part = tuple(t[i * chunk : (i + 1) * chunk] for t in batch)
-        loss = task.loss(frozen.forward_fn(tensors), part, sub) / k
-        loss.backward()
-        total += float(loss.detach())
+        loss = loss + task.loss(frozen.forward_fn(tensors), part, sub) / k
+    loss.backward()
     for l in logits.values():
         l.grad.add_(cfg.beta / cfg.batch_size)
     for name, keep in used.items():
         weights[name].grad.masked_fill_(keep, 0.0)  # old tasks' weights stay as they were
     torch.nn.utils.clip_grad_norm_([*weights.values(), *logits.values()], cfg.grad_clip)
     optimiser.step()
-    return torch.tensor(total)
+    return loss.detach()
 
 
 def train_task(run, frozen: FrozenModel, sub: str, seed: int, used: MaskSet | None, first_layer: list[str],

@@ -70,7 +70,7 @@ class _MaskedWeights(torch.autograd.Function):
             kernels.masked_forward(_flat(sample), threshold, flat_weight, out.view(-1).numpy())
             outputs.append(out)
         ctx.save_for_backward(weight, uniform)
-        ctx.exp_neg_logit, ctx.tau = exp_neg_logit, tau
+        ctx.exp_neg_logit, ctx.threshold, ctx.tau = exp_neg_logit, threshold, tau
         return tuple(outputs)
 
     @staticmethod
@@ -79,10 +79,16 @@ class _MaskedWeights(torch.autograd.Function):
         total = np.zeros(ctx.exp_neg_logit.shape, dtype=np.float32)
         for sample, grad in zip(uniform, grads):
             kernels.accumulate_soft_grad(_flat(grad), _flat(sample), ctx.exp_neg_logit, 1.0 / ctx.tau, total)
-        grad_logits = torch.from_numpy(total).view_as(weight).mul_(weight)
+        grad_logits = torch.from_numpy(total).view_as(weight).mul_(weight.detach())
         if ctx.tau != 1.0:
             grad_logits.div_(ctx.tau)
-        return grad_logits, None, None, None
+        grad_weight = None
+        if ctx.needs_input_grad[1]:  # weights trained jointly with their masks (transfer)
+            kept = np.zeros(ctx.threshold.shape, dtype=np.float32)
+            for sample, grad in zip(uniform, grads):
+                kernels.accumulate_kept_grad(_flat(grad), _flat(sample), ctx.threshold, kept)
+            grad_weight = torch.from_numpy(kept).view_as(weight)
+        return grad_logits, grad_weight, None, None
 
 
 def masked_weights(
@@ -90,11 +96,12 @@ def masked_weights(
 ) -> tuple[torch.Tensor, ...]:
     """The k masked weights `weight * sample_hard_mask(logits, logit(uniform[j]), tau)`, one per
     row of `uniform` ([k, *weight.shape]), from two fused passes instead of about ten per sample.
-    The weight gets no gradient. Other dtypes than float32 take the reference path."""
+    A weight that requires grad gets Σ_j grad_j ⊙ mask_j. Other dtypes than float32 take the
+    reference path."""
     if weight.dtype == logits.dtype == uniform.dtype == torch.float32:
-        return _MaskedWeights.apply(logits, weight.detach(), uniform, tau)
+        return _MaskedWeights.apply(logits, weight, uniform, tau)
     noise = torch.logit(uniform, eps=UNIFORM_EPS).to(logits.dtype)
-    return tuple(weight.detach() * sample_hard_mask(logits, n, tau) for n in noise)
+    return tuple(weight * sample_hard_mask(logits, n, tau) for n in noise)
 
 
 def deterministic_mask(logits: torch.Tensor) -> torch.Tensor:

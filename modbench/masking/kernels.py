@@ -33,3 +33,11 @@ def accumulate_soft_grad(grad: np.ndarray, uniform: np.ndarray, exp_neg_logit: n
         else:
             soft = 1.0 / (1.0 + (rest / u) ** inv_tau)
         out[i] += grad[i] * soft * (1.0 - soft)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def accumulate_kept_grad(grad: np.ndarray, uniform: np.ndarray, threshold: np.ndarray, out: np.ndarray) -> None:
+    """out[i] += grad[i] where the sample kept weight i (its gradient when the weight trains too)."""
+    for i in range(uniform.shape[0]):
+        if uniform[i] > threshold[i]:
+            out[i] += grad[i]
