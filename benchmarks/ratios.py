@@ -1,27 +1,61 @@
-"""Print mask-step / plain-step ratios from a pytest-benchmark JSON file."""
+"""The performance table from pytest-benchmark JSON files: per architecture and size, the median
+plain step, noise and mask step in ms, and the ratios the targets are stated in.
+
+    python benchmarks/ratios.py after.json                   # one measurement
+    python benchmarks/ratios.py after.json --before old.json # side by side (same session!)
+
+With --before, the noise column is the newer file's (drawing the k·N uniforms alone, which is
+the physical floor both mask steps are held to) and the plain step is shown from both files as a
+check of how steady the machine was.
+"""
+from __future__ import annotations
+
+import argparse
 import json
-import sys
 
 from tabulate import tabulate
 
 
-def main(path: str) -> None:
-    medians = {}
+def medians(path: str) -> dict[tuple[str, str, str], float]:
+    """(arch, size, kind) -> median seconds × 1000."""
+    out = {}
     for bench in json.load(open(path))["benchmarks"]:
         arch, size, kind = bench["param"].split("-")
-        medians[arch, size, kind] = bench["stats"]["median"] * 1e3
+        out[arch, size, kind] = bench["stats"]["median"] * 1e3
+    return out
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("after")
+    parser.add_argument("--before")
+    args = parser.parse_args()
+    new = medians(args.after)
+    old = medians(args.before) if args.before else {}
     rows = []
-    for (arch, size) in sorted({(a, s) for a, s, _ in medians}):
-        m = {k: medians.get((arch, size, k)) for k in ("plain", "mask", "mask_k1", "noise")}
-        rows.append([
-            arch, size, m["plain"], m["mask"], m["noise"], m["mask"] / m["plain"],
-            m["mask"] / (m["plain"] + m["noise"]),
-            m["mask_k1"] / m["plain"] if m["mask_k1"] else None,
-        ])
-    print(tabulate(rows, floatfmt=".2f", headers=[
-        "arch", "size", "plain ms", "mask ms (k=4)", "noise ms", "mask/plain",
-        "mask/(plain+noise)", "mask k=1 / plain"]))
+    for arch, size in sorted({(a, s) for a, s, _ in new}):
+        get = lambda m, kind: m.get((arch, size, kind))  # noqa: E731
+        plain, noise, mask = get(new, "plain"), get(new, "noise"), get(new, "mask")
+        after = [ratio(mask, plain + noise), ratio(get(new, "mask_k1"), plain)]
+        if old:
+            old_plain, old_mask = get(old, "plain"), get(old, "mask")
+            before = [ratio(old_mask, old_plain + noise), ratio(get(old, "mask_k1"), old_plain)]
+            row = [arch, size, old_plain, plain, noise, old_mask, mask, before[0], after[0], before[1], after[1]]
+        else:
+            row = [arch, size, plain, noise, mask, *after]
+        rows.append(row)
+    if old:
+        headers = ["arch", "size", "plain ms before", "plain ms after", "noise ms", "mask ms before",
+                   "mask ms after", "mask/(plain+noise) before", "after", "k=1 mask/plain before", "after"]
+    else:
+        headers = ["arch", "size", "plain ms", "noise ms", "mask ms (k samples)", "mask/(plain+noise)",
+                   "k=1 mask/plain"]
+    print(tabulate(rows, headers=headers, floatfmt=".2f", tablefmt="github", missingval="–"))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main()

@@ -5,11 +5,14 @@ of the mask noise alone (N = masked weights); plus the FNN's mask step with k = 
 Run: pytest benchmarks --benchmark-only --benchmark-json=bench.json
      python benchmarks/ratios.py bench.json
 Not part of the test suite (timings are measured, never asserted). Each case uses its tier's
-batch size, mask samples and mask filter (the task's budget for that tier).
+batch size, mask samples and mask filter (the task's budget for that tier). Steps run at one
+intra-op thread (MODBENCH_BENCH_THREADS to change it), as every process of a pooled run computes
+(modbench/stages.py): steadier on a shared 2-core machine, and the configuration runs use.
 """
 from __future__ import annotations
 
 import functools
+import os
 
 import pytest
 import torch
@@ -19,6 +22,8 @@ from modbench.masking import FrozenModel, MaskNoise, MaskConfig, init_logits, ma
 from modbench.optim import adam
 from modbench.tasks import TASKS
 from modbench.training import weight_step
+
+torch.set_num_threads(int(os.environ.get("MODBENCH_BENCH_THREADS", "1")))
 
 # The task each architecture is timed on (one it supports).
 TASK_OF = {"fnn": "addmul", "lstm": "addmul", "lstm_seq2seq": "scan", "transformer_seq2seq": "scan",

@@ -81,13 +81,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     seeds = parse_seeds(args.seeds)
     out = _writable(Path(args.out))
     overrides = parse_overrides(args.set)
-    arch = resolve_arch(args.arch)  # a submission folder is loaded and registered by its name
+    # a grid: comma-separated architectures × tasks × seeds; a submission folder is loaded and
+    # registered by its name
+    archs = [resolve_arch(a) for a in args.arch.split(",")]
     cluster = ClusterOptions(
         cluster=args.cluster, folder=Path(args.jobs_folder) if args.jobs_folder else None, partition=args.partition,
         time_min=args.time_min, gpus=args.gpus, threads=args.threads, mem_gb=args.mem_gb,
         array_parallelism=args.array_parallelism,
     )
-    return run_grid([arch], [args.task], args.tier, seeds, out, overrides, show_progress=not args.quiet,
+    return run_grid(archs, args.task.split(","), args.tier, seeds, out, overrides, show_progress=not args.quiet,
                     source=args.source, workers=workers, executor=args.executor, cluster=cluster)
 
 
@@ -197,8 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = verb("run", "train, mask and score architectures on tasks; write one result per run")
     run.add_argument("--arch", required=True,
-                     help="architecture name (see `modbench ls archs`) or a submission folder")
-    run.add_argument("--task", required=True, help="task name (see `modbench ls tasks`)")
+                     help="architecture name (see `modbench ls archs`) or a submission folder; "
+                          "several, comma-separated, run as a grid")
+    run.add_argument("--task", required=True, help="task name (see `modbench ls tasks`); several, comma-separated")
     run.add_argument("--tier", default="quick", help="smoke, quick (default) or paper")
     run.add_argument("--seeds", default="0", help="e.g. 0-4, 0,2,5 or 3 (default 0)")
     run.add_argument("--out", default="runs", help="results folder (default ./runs)")

@@ -153,6 +153,13 @@ def test_arch_that_does_not_fit_the_task(capsys, tmp_path, monkeypatch):
     assert code == 2 and "does not fit task 'addmul'" in err and err.count("\n") == 1
 
 
+def test_comma_lists_run_a_grid_of_architectures_and_tasks(capsys, tmp_path):
+    code, _, _ = run_cli(capsys, "run", "--arch", "fnn,lstm", "--task", "addmul,double_add", "--tier", "smoke",
+                         "--seeds", "0", "--out", str(tmp_path), "--quiet")
+    found = sorted(p.relative_to(tmp_path).parent.as_posix() for p in tmp_path.rglob("result.json"))
+    assert code == 0 and found == [f"{t}/{a}/smoke/seed0" for t in ("addmul", "double_add") for a in ("fnn", "lstm")]
+
+
 def test_set_overrides_reach_the_result(tmp_path):
     assert main(["run", "--arch", "fnn", "--task", "addmul", "--tier", "smoke", "--seeds", "0",
                  "--set", "mask.beta=0.003", "--set", "arch_size.hidden=[8,8]",
