@@ -98,10 +98,53 @@ def test_each_chunk_gets_its_own_mask_sample():
         return out.sum()
 
     frozen = FrozenModel(model, ["weight"])
+    frozen.vectorise = False  # the loop path, whose chunks this loss can observe one by one
     train_mask(frozen, loss, lambda n, g: (torch.ones(n, 64),), MaskConfig(steps=1, batch_size=8, n_samples=4, init=0.0),
                0)
     assert len(seen) == 4 and all(len(s) == 2 for s in seen)
     assert len({s[0].item() for s in seen}) > 1  # different samples across chunks
+
+
+def vector_batch(n, generator):
+    x = torch.randn(n, 6, generator=generator)
+    return x, (x[:, 0] > x[:, 1]).long()
+
+
+@pytest.mark.parametrize("kind", ["mlp", "conv_bn"])
+def test_vectorised_and_looped_mask_training_agree(kind, conv_bn_model):
+    """vmap over the k samples computes the loop's samples, losses and gradients."""
+    if kind == "mlp":
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(1)
+            model, batch = nn.Sequential(nn.Linear(6, 32), nn.ReLU(), nn.Linear(32, 2)), vector_batch
+    else:
+        model, batch = conv_bn_model.eval(), image_batch
+    names = MaskFilter(mask_biases=True).select(model)
+    cfg = MaskConfig(steps=20, batch_size=16, n_samples=4)
+    vectorised, looped = FrozenModel(model, names), FrozenModel(model, names)
+    looped.vectorise = False
+    a = train_mask(vectorised, ce, batch, cfg, 0)
+    b = train_mask(looped, ce, batch, cfg, 0)
+    assert vectorised.vectorise is True
+    assert any(not torch.all(l == 2.0) for l in a.values())  # the logits did move
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], rtol=1e-5, atol=1e-5)
+
+
+def test_an_lstm_cannot_be_vmapped_and_takes_the_loop():
+    class LastStep(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm, self.out = nn.LSTM(6, 8, batch_first=True), nn.Linear(8, 2)
+
+        def forward(self, x):  # [batch, 6] -> [batch, 2]
+            return self.out(self.lstm(x.unsqueeze(1))[0][:, -1])
+
+    model = LastStep()
+    frozen = FrozenModel(model, MaskFilter().select(model))
+    logits = train_mask(frozen, ce, vector_batch, MaskConfig(steps=3, batch_size=8), 0)
+    assert frozen.vectorise is False
+    assert all(torch.isfinite(l).all() for l in logits.values())
 
 
 def test_batch_not_divisible_by_samples_is_a_clear_error():

@@ -60,22 +60,22 @@ class _MaskedWeights(torch.autograd.Function):
     both through the fused kernels (float32 only)."""
 
     @staticmethod
-    def forward(ctx, logits, weight, uniform, tau):  # uniform: [k, *shape]
+    def forward(ctx, logits, weight, uniform, tau, stacked):  # uniform: [k, *shape]
         neg_logits = -logits.detach()  # torch's vectorised exp beats a scalar loop's
         exp_neg_logit, threshold = _flat(torch.exp(neg_logits)), _flat(torch.sigmoid_(neg_logits))
         flat_weight = _flat(weight)
-        outputs = []
-        for sample in uniform:
-            out = torch.empty_like(weight)
+        # stacked: one [k, *shape] tensor (for vmap); else k tensors (one autograd output each)
+        outputs = torch.empty_like(uniform) if stacked else [torch.empty_like(weight) for _ in uniform]
+        for sample, out in zip(uniform, outputs):
             kernels.masked_forward(_flat(sample), threshold, flat_weight, out.view(-1).numpy())
-            outputs.append(out)
         ctx.save_for_backward(weight, uniform)
-        ctx.exp_neg_logit, ctx.threshold, ctx.tau = exp_neg_logit, threshold, tau
-        return tuple(outputs)
+        ctx.exp_neg_logit, ctx.threshold, ctx.tau, ctx.stacked = exp_neg_logit, threshold, tau, stacked
+        return outputs if stacked else tuple(outputs)
 
     @staticmethod
     def backward(ctx, *grads):
         weight, uniform = ctx.saved_tensors
+        grads = grads[0] if ctx.stacked else grads
         total = np.zeros(ctx.exp_neg_logit.shape, dtype=np.float32)
         for sample, grad in zip(uniform, grads):
             kernels.accumulate_soft_grad(_flat(grad), _flat(sample), ctx.exp_neg_logit, 1.0 / ctx.tau, total)
@@ -88,20 +88,21 @@ class _MaskedWeights(torch.autograd.Function):
             for sample, grad in zip(uniform, grads):
                 kernels.accumulate_kept_grad(_flat(grad), _flat(sample), ctx.threshold, kept)
             grad_weight = torch.from_numpy(kept).view_as(weight)
-        return grad_logits, grad_weight, None, None
+        return grad_logits, grad_weight, None, None, None
 
 
 def masked_weights(
-    logits: torch.Tensor, weight: torch.Tensor, uniform: torch.Tensor, tau: float = 1.0
-) -> tuple[torch.Tensor, ...]:
+    logits: torch.Tensor, weight: torch.Tensor, uniform: torch.Tensor, tau: float = 1.0, stacked: bool = False
+) -> tuple[torch.Tensor, ...] | torch.Tensor:
     """The k masked weights `weight * sample_hard_mask(logits, logit(uniform[j]), tau)`, one per
     row of `uniform` ([k, *weight.shape]), from two fused passes instead of about ten per sample.
-    A weight that requires grad gets Σ_j grad_j ⊙ mask_j. Other dtypes than float32 take the
-    reference path."""
+    A weight that requires grad gets Σ_j grad_j ⊙ mask_j. `stacked`: one [k, *shape] tensor
+    instead of a tuple. Other dtypes than float32 take the reference path."""
     if weight.dtype == logits.dtype == uniform.dtype == torch.float32:
-        return _MaskedWeights.apply(logits, weight, uniform, tau)
+        return _MaskedWeights.apply(logits, weight, uniform, tau, stacked)
     noise = torch.logit(uniform, eps=UNIFORM_EPS).to(logits.dtype)
-    return tuple(weight * sample_hard_mask(logits, n, tau) for n in noise)
+    samples = tuple(weight * sample_hard_mask(logits, n, tau) for n in noise)
+    return torch.stack(samples) if stacked else samples
 
 
 def deterministic_mask(logits: torch.Tensor) -> torch.Tensor:

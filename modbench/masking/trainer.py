@@ -7,6 +7,7 @@ The frozen network is never modified: masked weights W ⊙ m are handed to
 from __future__ import annotations
 
 import fnmatch
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -119,6 +120,7 @@ class FrozenModel:
         # Copies: a module that updates buffers in place (BatchNorm in train mode) must not
         # touch the original's.
         self.buffers = {n: b.detach().clone() for n, b in module.named_buffers()}
+        self.vectorise: bool | None = None  # k samples through vmap? decided at the first mask step
         unknown = [n for n in masked if n not in self.params]
         if unknown:
             raise ModbenchError(f"cannot mask {unknown}: not parameters of the model")
@@ -152,6 +154,45 @@ def init_logits(frozen: FrozenModel, cfg: MaskConfig, skip: Sequence[str] = ()) 
     }
 
 
+def _looped_loss(frozen, logits, loss_fn, batch, cfg, draws, fixed_weights) -> torch.Tensor:
+    """Mean loss of the k samples, one forward per sample on its chunk of the batch."""
+    k = cfg.n_samples
+    chunk = len(batch[0]) // k
+    samples = {n: masked_weights(l, frozen.params[n], draws[n], cfg.tau) for n, l in logits.items()}
+    loss = 0.0
+    for i in range(k):
+        weights = {**{n: s[i] for n, s in samples.items()}, **(fixed_weights or {})}
+        part = tuple(t[i * chunk : (i + 1) * chunk] for t in batch)
+        loss = loss + loss_fn(frozen.forward_fn(weights), part) / k  # mean over chunks == over the batch
+    return loss
+
+
+def _vectorised_loss(frozen, logits, loss_fn, batch, cfg, draws, fixed_weights) -> torch.Tensor | None:
+    """The same mean loss from one forward over all k samples (torch.func.vmap: batched matmuls
+    instead of k small ones), or None where the architecture or task cannot be vmapped (nn.LSTM
+    has no batching rule; sequence losses branch on lengths). Decided at the first step and kept
+    in `frozen.vectorise`, so a run always takes the same path."""
+    if frozen.vectorise is False:
+        return None
+    k = cfg.n_samples
+    chunk = len(batch[0]) // k
+    stacked = {n: masked_weights(l, frozen.params[n], draws[n], cfg.tau, stacked=True) for n, l in logits.items()}
+    parts = tuple(t[: k * chunk].reshape(k, chunk, *t.shape[1:]) for t in batch)  # [k, chunk, ...]
+
+    def sample_loss(weights, *part):
+        return loss_fn(frozen.forward_fn({**weights, **(fixed_weights or {})}), part)
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # vmap's slow per-sample fallback warns: take the loop
+            losses = torch.func.vmap(sample_loss)(stacked, *parts)  # [k]
+    except Exception:  # noqa: BLE001 - any failure means "not vmappable"; the loop raises real errors
+        frozen.vectorise = False
+        return None
+    frozen.vectorise = True
+    return losses.mean()
+
+
 def mask_step(
     frozen: FrozenModel,
     logits: dict[str, torch.Tensor],
@@ -166,18 +207,10 @@ def mask_step(
     (β / batch) · Σ logits; clip the logits' gradient norm; Adam step. `fixed_weights` are
     masked tensors that no logit drives (a frozen part of the mask)."""
     optimiser.zero_grad(set_to_none=True)
-    k = cfg.n_samples
-    chunk = len(batch[0]) // k
-    samples = {  # k masked copies of each tensor, from k·N uniforms
-        n: masked_weights(l, frozen.params[n], noise.uniform((k, *l.shape)), cfg.tau) for n, l in logits.items()
-    }
-    loss = 0.0
-    for i in range(k):
-        weights = {n: s[i] for n, s in samples.items()}
-        if fixed_weights:
-            weights.update(fixed_weights)
-        part = tuple(t[i * chunk : (i + 1) * chunk] for t in batch)
-        loss = loss + loss_fn(frozen.forward_fn(weights), part) / k  # mean over chunks == over the batch
+    draws = {n: noise.uniform((cfg.n_samples, *l.shape)) for n, l in logits.items()}  # [k, *shape] each
+    loss = _vectorised_loss(frozen, logits, loss_fn, batch, cfg, draws, fixed_weights)
+    if loss is None:
+        loss = _looped_loss(frozen, logits, loss_fn, batch, cfg, draws, fixed_weights)
     loss.backward()  # one backward: the fused mask gradient sums the k samples in one pass
     # The regulariser (β / batch) · Σ logits has the constant gradient β / batch.
     for l in logits.values():
