@@ -25,7 +25,9 @@ from modbench.optim import adam
 #    generator, so a run with dropout depended on what ran before it in the same process).
 # 3: mask samples compare the uniform noise with σ(−l) in fused kernels (2: logit noise added to
 #    the logits in torch); the same distribution, but rounding at the threshold differs.
-TRAINER_VERSION = 3
+# 4: the k samples go through one vmapped forward where the architecture allows it (FNN, CNN,
+#    ResNet): batched matmuls round differently from k separate ones.
+TRAINER_VERSION = 4
 
 Batch = tuple[torch.Tensor, ...]
 ForwardFn = Callable[[torch.Tensor], torch.Tensor]
