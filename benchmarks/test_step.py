@@ -19,11 +19,13 @@ import torch
 
 from modbench.archs import ARCHS, build_model
 from modbench.masking import FrozenModel, MaskNoise, MaskConfig, init_logits, mask_step
+from modbench.masking.memory import keep_freed_memory
 from modbench.optim import adam
 from modbench.tasks import TASKS
 from modbench.training import weight_step
 
 torch.set_num_threads(int(os.environ.get("MODBENCH_BENCH_THREADS", "1")))
+keep_freed_memory()  # as train_mask does: no page faults on the big per-step buffers
 
 # The task each architecture is timed on (one it supports).
 TASK_OF = {"fnn": "addmul", "lstm": "addmul", "lstm_seq2seq": "scan", "transformer_seq2seq": "scan",

@@ -17,6 +17,7 @@ import torch
 
 from modbench.archs import build_model
 from modbench.masking import MaskNoise, MaskSet, binarize, init_logits, masked_weights
+from modbench.masking.memory import keep_freed_memory
 from modbench.masking.trainer import FrozenModel, check_finite
 from modbench.optim import adam
 from modbench.pipelines import PIPELINES, Tick, _timed, frozen_network
@@ -60,6 +61,7 @@ def train_task(run, frozen: FrozenModel, sub: str, seed: int, used: MaskSet | No
     weights = {n: v.clone().requires_grad_(True) for n, v in start.items()}
     logits = init_logits(frozen, cfg)
     optimiser = adam([*weights.values(), *logits.values()], cfg.lr)
+    keep_freed_memory()
     data_generator, noise = torch.Generator().manual_seed(seed), MaskNoise(seed)
     for step in range(cfg.steps):
         loss = joint_step(frozen, weights, logits, optimiser, task, sub, task.sample(sub, cfg.batch_size, data_generator),

@@ -184,3 +184,11 @@ def test_learning_rate_drops_tenfold_after_each_listed_step(monkeypatch):
     cfg = training.TrainConfig(steps=6, lr=1.0, batch_size=1, lr_decay_at=(2, 4))
     training.train_weights(model, None, lambda n, g: (torch.zeros(n, 2),), cfg, torch.Generator())
     assert seen == pytest.approx([1.0, 1.0, 0.1, 0.1, 0.01, 0.01])
+
+
+def test_freed_memory_is_kept_where_glibc_allocates():
+    import platform
+
+    from modbench.masking.memory import keep_freed_memory
+
+    assert keep_freed_memory() is (platform.libc_ver()[0] == "glibc")

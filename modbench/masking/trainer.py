@@ -18,6 +18,7 @@ from torch.func import functional_call
 from modbench.errors import ModbenchError, TrainingDiverged
 from modbench.masking.gumbel import MaskNoise, deterministic_mask, masked_weights
 from modbench.masking.maskset import HISTOGRAM_BINS, MaskSet
+from modbench.masking.memory import keep_freed_memory
 from modbench.optim import adam
 
 # Bump on any change that can move a score (sampling, loss, optimiser, step count rule).
@@ -234,6 +235,7 @@ def train_mask(
     batch order and the mask noise. Tensors in `fixed` keep that binary mask and get no logits
     (class removal freezes the classifier's mask). The caller puts the module in the mode the
     method needs (eval: dropout off, BatchNorm on running statistics)."""
+    keep_freed_memory()
     data_generator = torch.Generator().manual_seed(seed)
     noise = MaskNoise(seed)
     fixed_weights = {n: torch.where(m, frozen.params[n], 0.0) for n, m in fixed.masks.items()} if fixed else None
