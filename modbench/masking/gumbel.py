@@ -77,17 +77,17 @@ class _MaskedWeights(torch.autograd.Function):
         weight, uniform = ctx.saved_tensors
         grads = grads[0] if ctx.stacked else grads
         total = np.zeros(ctx.exp_neg_logit.shape, dtype=np.float32)
+        # the weight's own gradient only where it trains too (transfer): Σ_j grad_j ⊙ mask_j
+        kept = np.zeros(ctx.threshold.shape, dtype=np.float32) if ctx.needs_input_grad[1] else None
         for sample, grad in zip(uniform, grads):
-            kernels.accumulate_soft_grad(_flat(grad), _flat(sample), ctx.exp_neg_logit, 1.0 / ctx.tau, total)
+            flat_grad, flat_sample = _flat(grad), _flat(sample)
+            kernels.accumulate_soft_grad(flat_grad, flat_sample, ctx.exp_neg_logit, 1.0 / ctx.tau, total)
+            if kept is not None:
+                kernels.accumulate_kept_grad(flat_grad, flat_sample, ctx.threshold, kept)
         grad_logits = torch.from_numpy(total).view_as(weight).mul_(weight.detach())
         if ctx.tau != 1.0:
             grad_logits.div_(ctx.tau)
-        grad_weight = None
-        if ctx.needs_input_grad[1]:  # weights trained jointly with their masks (transfer)
-            kept = np.zeros(ctx.threshold.shape, dtype=np.float32)
-            for sample, grad in zip(uniform, grads):
-                kernels.accumulate_kept_grad(_flat(grad), _flat(sample), ctx.threshold, kept)
-            grad_weight = torch.from_numpy(kept).view_as(weight)
+        grad_weight = torch.from_numpy(kept).view_as(weight) if kept is not None else None
         return grad_logits, grad_weight, None, None, None
 
 
