@@ -28,7 +28,8 @@ PAIRS = [(a, t) for a in ARCHS.names() for t in TASKS.names()
 
 def test_every_task_has_an_architecture_and_every_architecture_a_task():
     assert {t for _, t in PAIRS} == set(TASKS.names())
-    assert {a for a, _ in PAIRS} == set(ARCHS.names())
+    # built-ins only: other test files register submitted architectures in this process
+    assert {a for a, _ in PAIRS} == {n for n in ARCHS.names() if ARCHS.get(n).source_file is None}
 
 
 @pytest.mark.parametrize("arch, task", PAIRS)
