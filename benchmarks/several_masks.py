@@ -36,7 +36,7 @@ def main() -> None:
 
     run = prepare(RunSpec(args.arch, args.task, "quick", 0, overrides=(("mask.steps", args.steps),)))
     model = build_model(run.arch, run.task.contract, run.budget.arch_size, init_seed=0).eval()
-    frozen = FrozenModel(model, run.budget.mask_filter.select(model))
+    frozen = FrozenModel(model, run.budget.mask_filter.select(model), vectorise=run.arch.vmap_mask_samples)
     subs = [None, *run.task.subfunctions][: args.masks]
     subs += [None] * (args.masks - len(subs))  # more masks than stages: repeat the whole task
     seeds = list(range(100, 100 + args.masks))

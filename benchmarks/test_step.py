@@ -64,7 +64,7 @@ def test_step(benchmark, arch, size, kind):
         benchmark(weight_step, model, optimiser, loss, batch, 1.0)
         return
     cfg = budget.mask if kind != "mask_k1" else MaskConfig(batch_size=budget.mask.batch_size, n_samples=1)
-    frozen = FrozenModel(model.eval(), budget.mask_filter.select(model))
+    frozen = FrozenModel(model.eval(), budget.mask_filter.select(model), vectorise=ARCHS.get(arch).vmap_mask_samples)
     logits = init_logits(frozen, cfg)
     if kind == "noise":  # the k·N random numbers alone
         benchmark(lambda: [noise.uniform((cfg.n_samples, *l.shape)) for l in logits.values()])

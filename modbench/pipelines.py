@@ -124,7 +124,7 @@ def frozen_network(run, result: dict, model: nn.Module) -> tuple[FrozenModel, li
     masked = run.budget.mask_filter.select(model)
     result["architecture"]["n_params"] = sum(p.numel() for p in model.parameters())
     result["architecture"]["n_masked"] = sum(model.get_parameter(n).numel() for n in masked)
-    return FrozenModel(model, masked), masked
+    return FrozenModel(model, masked, vectorise=run.arch.vmap_mask_samples), masked
 
 
 def trained_and_frozen(run, result: dict, tick: Tick):

@@ -39,6 +39,8 @@ class Submission:
     factories: dict[str, Factory]
     reference: str = ""
     sizes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Mask training vmaps the k mask samples (pays for conv nets; see ArchSpec.vmap_mask_samples).
+    vmap_mask_samples: bool = False
 
 
 class SubmissionImportError(ModbenchError):
@@ -101,7 +103,7 @@ def _arch_spec(declared: object, file: Path) -> ArchSpec:
     return ArchSpec(
         name=declared.name, description=declared.description, factories=dict(declared.factories),
         sizes={tier: dict(size) for tier, size in declared.sizes.items()}, reference=declared.reference,
-        authors=tuple(declared.authors), source_file=str(file),
+        authors=tuple(declared.authors), source_file=str(file), vmap_mask_samples=bool(declared.vmap_mask_samples),
     )
 
 

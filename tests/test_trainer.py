@@ -97,8 +97,7 @@ def test_each_chunk_gets_its_own_mask_sample():
         seen.append(out.detach().clone())
         return out.sum()
 
-    frozen = FrozenModel(model, ["weight"])
-    frozen.vectorise = False  # the loop path, whose chunks this loss can observe one by one
+    frozen = FrozenModel(model, ["weight"])  # the loop path, whose chunks this loss observes one by one
     train_mask(frozen, loss, lambda n, g: (torch.ones(n, 64),), MaskConfig(steps=1, batch_size=8, n_samples=4, init=0.0),
                0)
     assert len(seen) == 4 and all(len(s) == 2 for s in seen)
@@ -121,8 +120,7 @@ def test_vectorised_and_looped_mask_training_agree(kind, conv_bn_model):
         model, batch = conv_bn_model.eval(), image_batch
     names = MaskFilter(mask_biases=True).select(model)
     cfg = MaskConfig(steps=20, batch_size=16, n_samples=4)
-    vectorised, looped = FrozenModel(model, names), FrozenModel(model, names)
-    looped.vectorise = False
+    vectorised, looped = FrozenModel(model, names, vectorise=True), FrozenModel(model, names)
     a = train_mask(vectorised, ce, batch, cfg, 0)
     b = train_mask(looped, ce, batch, cfg, 0)
     assert vectorised.vectorise is True
@@ -141,7 +139,7 @@ def test_an_lstm_cannot_be_vmapped_and_takes_the_loop():
             return self.out(self.lstm(x.unsqueeze(1))[0][:, -1])
 
     model = LastStep()
-    frozen = FrozenModel(model, MaskFilter().select(model))
+    frozen = FrozenModel(model, MaskFilter().select(model), vectorise=True)
     logits = train_mask(frozen, ce, vector_batch, MaskConfig(steps=3, batch_size=8), 0)
     assert frozen.vectorise is False
     assert all(torch.isfinite(l).all() for l in logits.values())

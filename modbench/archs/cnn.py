@@ -40,6 +40,7 @@ ARCHS.register(
         name="cnn",
         description="4-conv CNN with max pooling and dropout (paper: CIFAR-10 class removal)",
         factories={"image": CNN},
+        vmap_mask_samples=True,
         sizes={
             "smoke": {"widths": (4, 8, 8, 16)},
             "quick": {"widths": (32, 64, 128, 256)},  # the paper's own widths: cheap on small inputs

@@ -68,6 +68,7 @@ ARCHS.register(
         name="resnet",
         description="CIFAR ResNet, 3 stages of BasicBlocks (paper: ResNet-110)",
         factories={"image": ResNet},
+        vmap_mask_samples=True,
         sizes={
             "smoke": {"blocks": 1, "widths": (4, 8, 8)},
             "quick": {"blocks": 3},  # ResNet-20

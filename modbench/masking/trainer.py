@@ -28,7 +28,9 @@ from modbench.optim import adam
 #    the logits in torch); the same distribution, but rounding at the threshold differs.
 # 4: the k samples go through one vmapped forward where the architecture allows it (FNN, CNN,
 #    ResNet): batched matmuls round differently from k separate ones.
-TRAINER_VERSION = 4
+# 5: only architectures that ask for it (ArchSpec.vmap_mask_samples: cnn, resnet) are vmapped;
+#    the FNN is back on the loop, which measured faster for it.
+TRAINER_VERSION = 5
 
 Batch = tuple[torch.Tensor, ...]
 ForwardFn = Callable[[torch.Tensor], torch.Tensor]
@@ -117,13 +119,15 @@ def optional_method(model: ForwardFn, name: str) -> Callable | None:
 class FrozenModel:
     """A module called functionally with (optionally masked) frozen weights."""
 
-    def __init__(self, module: nn.Module, masked: Sequence[str]) -> None:
+    def __init__(self, module: nn.Module, masked: Sequence[str], vectorise: bool = False) -> None:
         self.module = module
         self.params = {n: p.detach() for n, p in module.named_parameters()}
         # Copies: a module that updates buffers in place (BatchNorm in train mode) must not
         # touch the original's.
         self.buffers = {n: b.detach().clone() for n, b in module.named_buffers()}
-        self.vectorise: bool | None = None  # k samples through vmap? decided at the first mask step
+        # the k mask samples through vmap (ArchSpec.vmap_mask_samples); turned off for good at
+        # the first step where the module cannot be vmapped
+        self.vectorise = vectorise
         unknown = [n for n in masked if n not in self.params]
         if unknown:
             raise ModbenchError(f"cannot mask {unknown}: not parameters of the model")
@@ -172,10 +176,10 @@ def _looped_loss(frozen, logits, loss_fn, batch, cfg, draws, fixed_weights) -> t
 
 def _vectorised_loss(frozen, logits, loss_fn, batch, cfg, draws, fixed_weights) -> torch.Tensor | None:
     """The same mean loss from one forward over all k samples (torch.func.vmap: batched matmuls
-    instead of k small ones), or None where the architecture or task cannot be vmapped (nn.LSTM
-    has no batching rule; sequence losses branch on lengths). Decided at the first step and kept
-    in `frozen.vectorise`, so a run always takes the same path."""
-    if frozen.vectorise is False:
+    instead of k small ones), or None where the architecture does not ask for it or cannot be
+    vmapped (nn.LSTM has no batching rule; sequence losses branch on lengths). A failure at the
+    first step turns `frozen.vectorise` off, so a run always takes one path."""
+    if not frozen.vectorise:
         return None
     k = cfg.n_samples
     chunk = len(batch[0]) // k
@@ -192,7 +196,6 @@ def _vectorised_loss(frozen, logits, loss_fn, batch, cfg, draws, fixed_weights) 
     except Exception:  # noqa: BLE001 - any failure means "not vmappable"; the loop raises real errors
         frozen.vectorise = False
         return None
-    frozen.vectorise = True
     return losses.mean()
 
 
