@@ -3,6 +3,11 @@ plain step, noise and mask step in ms, and the ratios the targets are stated in.
 
     python benchmarks/ratios.py after.json                   # one measurement
     python benchmarks/ratios.py after.json --before old.json # side by side (same session!)
+    python benchmarks/ratios.py a1.json a2.json --before b1.json b2.json
+
+With several files per side, each case takes the smallest of the files' medians: on a shared
+machine interference only ever adds time, so the minimum over suites run in turn is the
+steadier estimate.
 
 With --before, the noise column is the newer file's (drawing the k·N uniforms alone, which is
 the physical floor both mask steps are held to) and the plain step is shown from both files as a
@@ -16,12 +21,13 @@ import json
 from tabulate import tabulate
 
 
-def medians(path: str) -> dict[tuple[str, str, str], float]:
-    """(arch, size, kind) -> median seconds × 1000."""
-    out = {}
-    for bench in json.load(open(path))["benchmarks"]:
-        arch, size, kind = bench["param"].split("-")
-        out[arch, size, kind] = bench["stats"]["median"] * 1e3
+def medians(paths: list[str]) -> dict[tuple[str, str, str], float]:
+    """(arch, size, kind) -> the smallest median over the files, in ms."""
+    out: dict[tuple[str, str, str], float] = {}
+    for path in paths:
+        for bench in json.load(open(path))["benchmarks"]:
+            key = tuple(bench["param"].split("-"))
+            out[key] = min(out.get(key, float("inf")), bench["stats"]["median"] * 1e3)
     return out
 
 
@@ -31,8 +37,8 @@ def ratio(a: float | None, b: float | None) -> float | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("after")
-    parser.add_argument("--before")
+    parser.add_argument("after", nargs="+")
+    parser.add_argument("--before", nargs="+")
     args = parser.parse_args()
     new = medians(args.after)
     old = medians(args.before) if args.before else {}
