@@ -177,8 +177,8 @@ def _looped_loss(frozen, logits, loss_fn, batch, cfg, draws, fixed_weights) -> t
 def _vectorised_loss(frozen, logits, loss_fn, batch, cfg, draws, fixed_weights) -> torch.Tensor | None:
     """The same mean loss from one forward over all k samples (torch.func.vmap: batched matmuls
     instead of k small ones), or None where the architecture does not ask for it or cannot be
-    vmapped (nn.LSTM has no batching rule; sequence losses branch on lengths). A failure at the
-    first step turns `frozen.vectorise` off, so a run always takes one path."""
+    vmapped (nn.LSTM has no batching rule; sequence losses branch on lengths). A failure turns
+    `frozen.vectorise` off for the rest of the run (structural failures show at the first step)."""
     if not frozen.vectorise:
         return None
     k = cfg.n_samples
