@@ -125,8 +125,8 @@ class FrozenModel:
         # Copies: a module that updates buffers in place (BatchNorm in train mode) must not
         # touch the original's.
         self.buffers = {n: b.detach().clone() for n, b in module.named_buffers()}
-        # the k mask samples through vmap (ArchSpec.vmap_mask_samples); turned off for good at
-        # the first step where the module cannot be vmapped
+        # the k mask samples through vmap (ArchSpec.vmap_mask_samples); turned off for the rest
+        # of the run by the first step that cannot be vmapped
         self.vectorise = vectorise
         unknown = [n for n in masked if n not in self.params]
         if unknown:
