@@ -178,6 +178,9 @@ SCORE_RANGES = {
 # Scores where less is better (DESIGN.md: a compositional solution needs no extra weights; a
 # class-specific solution hurts the other classes little).
 LOWER_IS_BETTER = ("combination_dependence/", "other_target_share")
+# Scores with no better direction: less sharing means specialisation on addmul, but more sharing
+# means reuse on double addition and in transfer, so tables describe them and never rank them.
+DESCRIPTIVE = ("shared_", "hidden_iomin")
 
 
 def score_range(score: str) -> tuple[float, float]:
@@ -185,6 +188,11 @@ def score_range(score: str) -> tuple[float, float]:
 
 
 def higher_is_better(score: str) -> bool:
-    """The direction tables rank a score in: every score but combination dependence and the
-    other/target share grows with modularity, specialisation, reuse or accuracy."""
+    """The direction tables rank a score in: every ranked score but combination dependence and
+    the other/target share grows with specialisation, reuse, stability or accuracy."""
     return not score.startswith(LOWER_IS_BETTER)
+
+
+def is_ranked(score: str) -> bool:
+    """Whether a score has a better direction (sharing scores are descriptive, see DESCRIPTIVE)."""
+    return not score.startswith(DESCRIPTIVE)

@@ -136,3 +136,36 @@ def test_compare_fails_on_a_weaker_folder_only_with_the_gate():
 def test_compare_needs_one_architecture_per_side():
     with pytest.raises(ModbenchError, match="holds 5 architectures for addmul"):
         compare(FIXTURES, FIXTURES / "addmul" / "fnn")
+
+
+def _with_sharing(tmp_path, ious: dict[str, list[float]]) -> Path:
+    """Copies of fixture architectures with a shared_iou score added, one value per seed."""
+    for arch, values in ious.items():
+        shutil.copytree(FIXTURES / "addmul" / arch, tmp_path / "addmul" / arch)
+        for seed, value in enumerate(values):
+            path = tmp_path / f"addmul/{arch}/quick/seed{seed}/result.json"
+            result = json.loads(path.read_text())
+            result["scores"]["shared_iou"] = value
+            path.write_text(json.dumps(result))
+    return tmp_path
+
+
+def test_sharing_scores_are_described_not_ranked(tmp_path):
+    tree = _with_sharing(tmp_path, {"fnn": [0.30, 0.31, 0.32, 0.29, 0.30], "lstm": [0.50, 0.52, 0.49, 0.51, 0.50]})
+    board = build(collect([tree]))
+    iou = rows(board, "addmul", "shared_iou")
+    assert iou["lstm"].mean == pytest.approx(0.504) and {r.tier for r in iou.values()} == {None}
+    assert all(p.score != "shared_iou" for p in board.pairs)
+    assert cli.main(["leaderboard", str(tree), "--out", str(tmp_path / "board")]) == 0
+    line = next(x for x in (tmp_path / "board/README.md").read_text().splitlines() if "shared_iou" in x and "lstm" in x)
+    assert line.rstrip(" |").endswith("n/a")
+
+
+def test_a_sharing_difference_is_reported_but_never_gates(tmp_path):
+    tree = _with_sharing(tmp_path, {"fnn": [0.30, 0.31, 0.32, 0.29, 0.30], "lstm": [0.50, 0.52, 0.49, 0.51, 0.50]})
+    lstm, fnn = tree / "addmul/lstm", tree / "addmul/fnn"
+    rows_ = {r.score: r for r in compare(lstm, fnn)}
+    assert rows_["shared_iou"].verdict == "lower" and rows_["shared_iou"].difference == pytest.approx(-0.2)
+    assert rows_["shared_iou"].p_improvement != rows_["shared_iou"].p_improvement  # NaN: no better direction
+    assert rows_["p_specialize"].verdict == "better"
+    assert cli.main(["compare", str(lstm), str(fnn), "--fail-if-worse"]) == 0

@@ -4,7 +4,9 @@ Per (task, score) that both folders hold: both means, the difference B − A wit
 CI, Welch's t and Mann–Whitney U p-values (Holm-corrected across all rows), and the probability
 of improvement P(B better than A) over seed pairs (Agarwal et al. 2021). B is *significantly
 worse* on a row when Welch's Holm-corrected p < α and the difference points the bad way
-(`scores.higher_is_better`): the regression gate of `--fail-if-worse`.
+(`scores.higher_is_better`): the regression gate of `--fail-if-worse`. Descriptive scores
+(sharing, `scores.is_ranked`) are compared too, but a significant difference there reads "higher"
+or "lower", never "worse", and has no probability of improvement.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from modbench import stats
 from modbench.errors import ModbenchError
 from modbench.leaderboard.collect import Collection, Entry, check_comparable, collect
 from modbench.leaderboard.tables import ALPHA, TABLE_SEED, cell_rng
-from modbench.scores import higher_is_better
+from modbench.scores import higher_is_better, is_ranked
 
 
 @dataclass(frozen=True)
@@ -30,8 +32,8 @@ class Comparison:
     ci: tuple[float, float]
     welch: float  # Holm-adjusted; NaN with fewer than 2 seeds a side
     mannwhitney: float  # Holm-adjusted
-    p_improvement: float  # P(B better than A), direction-aware
-    verdict: str  # "better", "worse" or "" (not significant)
+    p_improvement: float  # P(B better than A), direction-aware; NaN for a descriptive score
+    verdict: str  # "better", "worse", "higher"/"lower" (descriptive score) or "" (not significant)
 
 
 def _single_arch(collection: Collection, task: str, side: str) -> Entry:
@@ -62,13 +64,18 @@ def compare(a: Path, b: Path, seed: int = TABLE_SEED) -> list[Comparison]:
             raw.append((task, score, x, y,
                         stats.welch_p(x, y) if testable else float("nan"),
                         stats.mannwhitney_p(x, y) if testable else float("nan"),
+                        float("nan") if not is_ranked(score) else
                         stats.probability_of_improvement(x, y) if up else stats.probability_of_improvement(y, x)))
     welch, mwu = stats.holm([r[4] for r in raw]), stats.holm([r[5] for r in raw])
     rows = []
     for (task, score, x, y, _, _, p_improve), w, m in zip(raw, welch, mwu):
         difference = stats.mean(y) - stats.mean(x)
-        better = difference > 0 if higher_is_better(score) else difference < 0
-        verdict = "" if not w < ALPHA or difference == 0 else ("better" if better else "worse")
+        if not w < ALPHA or difference == 0:
+            verdict = ""
+        elif not is_ranked(score):
+            verdict = "higher" if difference > 0 else "lower"
+        else:
+            verdict = "better" if (difference > 0) == higher_is_better(score) else "worse"
         ci = stats.bootstrap_diff_ci(x, y, cell_rng(seed, "compare", task, score))
         rows.append(Comparison(task, score, stats.mean(x), stats.mean(y), difference, ci, w, m, p_improve, verdict))
     return rows
@@ -81,6 +88,6 @@ def significantly_worse(rows: list[Comparison]) -> list[Comparison]:
 def format_table(rows: list[Comparison]) -> str:
     table = [[r.task, r.score, f"{r.mean_a:.3f}", f"{r.mean_b:.3f}", f"{r.difference:+.3f}",
               f"[{r.ci[0]:+.3f}, {r.ci[1]:+.3f}]", f"{r.welch:.3g}", f"{r.mannwhitney:.3g}",
-              f"{r.p_improvement:.2f}", r.verdict or "–"] for r in rows]
+              "–" if r.p_improvement != r.p_improvement else f"{r.p_improvement:.2f}", r.verdict or "–"] for r in rows]
     headers = ["task", "score", "A", "B", "B − A", "95% CI", "Welch p (Holm)", "MWU p (Holm)", "P(B better)", "B is"]
     return tabulate(table, headers, tablefmt="github", disable_numparse=True)

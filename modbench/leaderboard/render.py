@@ -13,6 +13,7 @@ import io
 from tabulate import tabulate
 
 from modbench.leaderboard.tables import ALPHA, Board, Row
+from modbench.scores import is_ranked
 from modbench.stats import MIN_SEEDS_TO_RANK
 
 HEADERS = ["score", "arch", "from", "seeds", "mean", "IQM", "95% CI", "tier"]
@@ -25,7 +26,7 @@ def _num(value: float | None) -> str:
 
 def _cells(row: Row) -> list[str]:
     ci = "–" if row.ci is None else f"[{row.ci[0]:.3f}, {row.ci[1]:.3f}]"
-    tier = "–" if row.tier is None else str(row.tier)
+    tier = "n/a" if not is_ranked(row.score) else "–" if row.tier is None else str(row.tier)
     return [row.score, row.arch, row.origin, str(row.n_seeds), _num(row.mean), _num(row.iqm), ci, tier]
 
 
@@ -36,8 +37,10 @@ def _legend(board: Board) -> list[str]:
         f"Tier **{c.tier}**, trainer version {c.trainer_version}, task versions: {versions}.",
         f"Mean and IQM over seeds with a 95% percentile-bootstrap CI. Tier 1 = best, from pairwise Welch's t "
         f"tests Holm-corrected across the task's table (α = {ALPHA}); entries that cannot be told apart share a "
-        f"tier. \"–\": fewer than {MIN_SEEDS_TO_RANK} seeds (shown, not ranked). Lower is better for "
-        "combination_dependence, higher for every other score.",
+        f"tier. \"–\": fewer than {MIN_SEEDS_TO_RANK} seeds (shown, not ranked). \"n/a\": sharing scores "
+        "(shared_*, hidden_iomin) describe, they are not ranked: less sharing is specialisation on addmul, more "
+        "is reuse on double addition. Lower is better for combination_dependence and other_target_share, "
+        "higher for every other score.",
     ]
     if c.failed:
         lines.append(f"{len(c.failed)} failed run(s) left out, e.g. `{c.failed[0].as_posix()}`.")

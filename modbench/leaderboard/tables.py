@@ -22,7 +22,7 @@ import numpy as np
 
 from modbench import stats
 from modbench.leaderboard.collect import Collection, Entry
-from modbench.scores import higher_is_better
+from modbench.scores import higher_is_better, is_ranked
 
 ALPHA = 0.05
 TABLE_SEED = 0
@@ -45,7 +45,7 @@ class Row:
     mean: float | None
     iqm: float | None
     ci: tuple[float, float] | None
-    tier: int | None  # None: fewer than MIN_SEEDS_TO_RANK seeds, or no value
+    tier: int | None  # None: a descriptive score, fewer than MIN_SEEDS_TO_RANK seeds, or no value
 
 
 @dataclass(frozen=True)
@@ -77,8 +77,8 @@ class Board:
     groups: list[RankGroups]
 
 
-def _ranked(values: list[float]) -> bool:
-    return len(values) >= stats.MIN_SEEDS_TO_RANK
+def _ranked(entry: Entry, score: str) -> bool:
+    return is_ranked(score) and len(entry.values(score)) >= stats.MIN_SEEDS_TO_RANK
 
 
 def task_table(entries: Sequence[Entry], seed: int = TABLE_SEED) -> tuple[list[Row], list[Pair]]:
@@ -86,7 +86,7 @@ def task_table(entries: Sequence[Entry], seed: int = TABLE_SEED) -> tuple[list[R
     scores = list(dict.fromkeys(s for e in entries for s in e.scores()))
     raw: list[tuple[str, Entry, Entry, float, float, float]] = []
     for score in scores:
-        ranked = [e for e in entries if _ranked(e.values(score))]
+        ranked = [e for e in entries if _ranked(e, score)]
         for a, b in itertools.combinations(ranked, 2):
             x, y = a.values(score), b.values(score)
             raw.append((score, a, b, stats.mean(y) - stats.mean(x), stats.welch_p(x, y), stats.mannwhitney_p(x, y)))
@@ -97,7 +97,7 @@ def task_table(entries: Sequence[Entry], seed: int = TABLE_SEED) -> tuple[list[R
     significant |= {(s, b, a) for s, a, b in significant}
     rows = []
     for score in scores:
-        ranked = [e for e in entries if _ranked(e.values(score))]
+        ranked = [e for e in entries if _ranked(e, score)]
         tiers = stats.rank_tiers([stats.mean(e.values(score)) for e in ranked],
                                  lambda i, j: (score, ranked[i].arch, ranked[j].arch) in significant,
                                  higher_is_better(score))
@@ -123,7 +123,7 @@ def rank_groups(collection: Collection) -> list[RankGroups]:
     cells_of: dict[str, dict[str, float]] = {}
     for e in collection.entries:
         for score in e.scores():
-            if _ranked(e.values(score)):
+            if _ranked(e, score):
                 # Rounded: means equal but for float summation order must tie in the ranks.
                 cells_of.setdefault(e.arch, {})[f"{e.task}: {score}"] = round(stats.mean(e.values(score)), 12)
     by_tasks: dict[tuple[str, ...], list[str]] = {}
