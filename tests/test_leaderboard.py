@@ -43,7 +43,7 @@ def test_entries_under_five_seeds_are_shown_not_ranked(board):
     few = rows(board, "addmul", "p_specialize")["few_seeds"]
     assert (few.n_seeds, few.tier) == (3, None) and few.mean == pytest.approx(0.99)
     partial = rows(board, "addmul", "p_specialize_removal")["routed_mlp"]  # one seed's score is null
-    assert (partial.n_seeds, partial.tier) == (4, None)
+    assert (partial.n_seeds, partial.n_null, partial.tier) == (4, 1, None)
     assert all("few_seeds" not in (p.a, p.b) for p in board.pairs)
 
 
@@ -80,6 +80,8 @@ def test_the_files_are_byte_identical_across_runs_and_complete(tmp_path, monkeyp
     assert len(table) == 2 * 5 + 2 * 4  # addmul: 2 scores x 5 archs; double_add: 2 x 4
     markdown = (tmp_path / "README.md").read_text()
     assert "## addmul" in markdown and "## double_add" in markdown and "Friedman" in markdown
+    assert " 4 (+1 null) " in markdown  # routed_mlp's p_specialize_removal: one seed not learned
+    assert [r["null_seeds"] for r in table if r["arch"] == "routed_mlp" and r["score"] == "p_specialize_removal"] == ["1"]
     assert "\\toprule" in (tmp_path / "leaderboard.tex").read_text()
     assert "<table>" in (tmp_path / "index.html").read_text()
 

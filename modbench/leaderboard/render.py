@@ -27,7 +27,8 @@ def _num(value: float | None) -> str:
 def _cells(row: Row) -> list[str]:
     ci = "–" if row.ci is None else f"[{row.ci[0]:.3f}, {row.ci[1]:.3f}]"
     tier = "n/a" if not is_ranked(row.score) else "–" if row.tier is None else str(row.tier)
-    return [row.score, row.arch, row.origin, str(row.n_seeds), _num(row.mean), _num(row.iqm), ci, tier]
+    seeds = f"{row.n_seeds} (+{row.n_null} null)" if row.n_null else str(row.n_seeds)
+    return [row.score, row.arch, row.origin, seeds, _num(row.mean), _num(row.iqm), ci, tier]
 
 
 def _legend(board: Board) -> list[str]:
@@ -37,7 +38,8 @@ def _legend(board: Board) -> list[str]:
         f"Tier **{c.tier}**, trainer version {c.trainer_version}, task versions: {versions}.",
         f"Mean and IQM over seeds with a 95% percentile-bootstrap CI. Tier 1 = best, from pairwise Welch's t "
         f"tests Holm-corrected across the task's table (α = {ALPHA}); entries that cannot be told apart share a "
-        f"tier. \"–\": fewer than {MIN_SEEDS_TO_RANK} seeds (shown, not ranked). \"n/a\": sharing scores "
+        f"tier. \"–\": fewer than {MIN_SEEDS_TO_RANK} seeds (shown, not ranked). \"null\": seeds where the "
+        "network did not learn a sub-function, so the score has no value (each result file says why). \"n/a\": sharing scores "
         "(shared_*, hidden_iomin) describe, they are not ranked: less sharing is specialisation on addmul, more "
         "is reuse on double addition. Lower is better for combination_dependence and other_target_share, "
         "higher for every other score.",
@@ -83,10 +85,10 @@ def markdown(board: Board, command: str) -> str:
 def csv_text(board: Board) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["task", "score", "arch", "from", "seeds", "mean", "iqm", "ci_low", "ci_high", "tier"])
+    writer.writerow(["task", "score", "arch", "from", "seeds", "null_seeds", "mean", "iqm", "ci_low", "ci_high", "tier"])
     for r in board.rows:
         ci = r.ci or (None, None)
-        writer.writerow([r.task, r.score, r.arch, r.origin, r.n_seeds,
+        writer.writerow([r.task, r.score, r.arch, r.origin, r.n_seeds, r.n_null,
                          *("" if v is None else f"{v:.6g}" for v in (r.mean, r.iqm, *ci)),
                          "" if r.tier is None else r.tier])
     return out.getvalue()

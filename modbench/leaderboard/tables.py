@@ -46,6 +46,7 @@ class Row:
     iqm: float | None
     ci: tuple[float, float] | None
     tier: int | None  # None: a descriptive score, fewer than MIN_SEEDS_TO_RANK seeds, or no value
+    n_null: int = 0  # seeds whose score is null: a sub-function not learned (the result says why)
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,8 @@ def task_table(entries: Sequence[Entry], seed: int = TABLE_SEED) -> tuple[list[R
             if values:
                 ci = stats.bootstrap_ci(values, cell_rng(seed, e.task, score, e.arch))
                 estimates = (stats.mean(values), stats.iqm(values), ci)
-            rows.append(Row(e.task, score, e.arch, ", ".join(e.origins), len(values), *estimates, tier_of.get(e.arch)))
+            rows.append(Row(e.task, score, e.arch, ", ".join(e.origins), len(values), *estimates, tier_of.get(e.arch),
+                            n_null=len(e.seeds) - len(values)))
     return rows, pairs
 
 
