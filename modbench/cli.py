@@ -155,8 +155,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     rows = compare(Path(args.a), Path(args.b), args.seed)
     print(format_table(rows))
     worse = significantly_worse(rows)
-    better = sum(r.verdict == "better" for r in rows)
-    print(f"B is significantly better on {better} and worse on {len(worse)} of {len(rows)} scores")
+    better = sum(r.verdict in ("better", "learned") for r in rows)
+    lost = sum(r.verdict == "not learned" for r in rows)
+    print(f"B is significantly better on {better} and worse on {len(worse)} of {len(rows)} scores"
+          + (f" ({lost} of them never learned by B)" if lost else ""))
     return 1 if args.fail_if_worse and worse else 0
 
 
@@ -249,7 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("a", metavar="A", help="reference results folder (e.g. baselines/addmul/fnn)")
     cmp.add_argument("b", metavar="B", help="results folder to judge against A")
     cmp.add_argument("--fail-if-worse", action="store_true",
-                     help="exit 1 when B is significantly worse than A on any score (a CI gate)")
+                     help="exit 1 when B is significantly worse than A on any score, or never learns "
+                          "what A always learned (a CI gate)")
     cmp.add_argument("--seed", type=int, default=0, help="seed of the bootstrap generator (default 0)")
     cmp.set_defaults(func=cmd_compare)
 

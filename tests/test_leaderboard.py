@@ -171,3 +171,38 @@ def test_a_sharing_difference_is_reported_but_never_gates(tmp_path):
     assert rows_["shared_iou"].p_improvement != rows_["shared_iou"].p_improvement  # NaN: no better direction
     assert rows_["p_specialize"].verdict == "better"
     assert cli.main(["compare", str(lstm), str(fnn), "--fail-if-worse"]) == 0
+
+
+def _never_learned(tmp_path, nulls: int) -> Path:
+    """The fnn fixture with p_specialize null (not learned) in its first `nulls` seeds."""
+    folder = tmp_path / f"nulls{nulls}" / "addmul" / "fnn"
+    shutil.copytree(FIXTURES / "addmul" / "fnn", folder)
+    for seed in range(nulls):
+        path = folder / f"quick/seed{seed}/result.json"
+        result = json.loads(path.read_text())
+        result["scores"]["p_specialize"] = None
+        result["score_notes"]["p_specialize"] = "the network did not learn mul"
+        path.write_text(json.dumps(result))
+    return folder
+
+
+def test_never_learning_what_a_always_learned_fails_the_gate(tmp_path, capsys):
+    strong, lost = FIXTURES / "addmul" / "fnn", _never_learned(tmp_path, 5)
+    row = {r.score: r for r in compare(strong, lost)}["p_specialize"]
+    assert (row.verdict, row.seeds) == ("not learned", (5, 0, 0, 5))
+    assert cli.main(["compare", str(strong), str(lost), "--fail-if-worse"]) == 1
+    assert "5 / 0 (+5 null)" in capsys.readouterr().out
+    assert {r.score: r for r in compare(lost, strong)}["p_specialize"].verdict == "learned"
+    assert cli.main(["compare", str(lost), str(strong), "--fail-if-worse"]) == 0
+
+
+def test_some_null_seeds_are_counted_and_do_not_gate_by_themselves(tmp_path):
+    strong, partial = FIXTURES / "addmul" / "fnn", _never_learned(tmp_path, 2)
+    row = {r.score: r for r in compare(strong, partial)}["p_specialize"]
+    assert row.seeds == (5, 3, 0, 2) and row.verdict != "not learned"
+    assert row.mean_b == pytest.approx(stats_mean_of_seeds(strong, [2, 3, 4]))
+
+
+def stats_mean_of_seeds(folder: Path, seeds: list[int]) -> float:
+    values = [json.loads((folder / f"quick/seed{s}/result.json").read_text())["scores"]["p_specialize"] for s in seeds]
+    return sum(values) / len(values)

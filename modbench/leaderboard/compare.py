@@ -7,6 +7,10 @@ worse* on a row when Welch's Holm-corrected p < α and the difference points the
 (`scores.higher_is_better`): the regression gate of `--fail-if-worse`. Descriptive scores
 (sharing, `scores.is_ranked`) are compared too, but a significant difference there reads "higher"
 or "lower", never "worse", and has no probability of improvement.
+
+A null score means the network did not learn a sub-function in that seed (DESIGN.md). Nulls are
+counted per side; when A learned in every seed and B in none, the row reads "not learned" and
+fails the gate (no test needed: B lost the task itself), and the reverse reads "learned".
 """
 from __future__ import annotations
 
@@ -21,6 +25,8 @@ from modbench.leaderboard.collect import Collection, Entry, check_comparable, co
 from modbench.leaderboard.tables import ALPHA, TABLE_SEED, cell_rng
 from modbench.scores import higher_is_better, is_ranked
 
+NAN = float("nan")
+
 
 @dataclass(frozen=True)
 class Comparison:
@@ -33,7 +39,13 @@ class Comparison:
     welch: float  # Holm-adjusted; NaN with fewer than 2 seeds a side
     mannwhitney: float  # Holm-adjusted
     p_improvement: float  # P(B better than A), direction-aware; NaN for a descriptive score
-    verdict: str  # "better", "worse", "higher"/"lower" (descriptive score) or "" (not significant)
+    verdict: str  # "better", "worse", "higher"/"lower" (descriptive), "learned"/"not learned", or ""
+    seeds: tuple[int, int, int, int] = (0, 0, 0, 0)  # seeds with a value in A, in B; null seeds in A, in B
+
+    @property
+    def gates(self) -> bool:
+        """Whether this row fails `--fail-if-worse`."""
+        return self.verdict in ("worse", "not learned")
 
 
 def _single_arch(collection: Collection, task: str, side: str) -> Entry:
@@ -52,23 +64,31 @@ def compare(a: Path, b: Path, seed: int = TABLE_SEED) -> list[Comparison]:
     tasks = sorted(set(side_a.tasks()) & set(side_b.tasks()))
     if not tasks:
         raise ModbenchError(f"{a} ({', '.join(side_a.tasks())}) and {b} ({', '.join(side_b.tasks())}) share no task")
-    raw = []
+    raw, lost, order = [], [], {}  # order: (task, score) -> its place in the table
     for task in tasks:
         ea, eb = _single_arch(side_a, task, str(a)), _single_arch(side_b, task, str(b))
         for score in [s for s in ea.scores() if s in eb.scores()]:
+            order[task, score] = len(order)
             x, y = ea.values(score), eb.values(score)
-            if not x or not y:
-                continue  # not learned on one side: nothing to compare
+            seeds = (len(x), len(y), len(ea.seeds) - len(x), len(eb.seeds) - len(y))
+            if not x or not y:  # one side never learned: no estimate to test
+                if x and not seeds[2]:
+                    lost.append(Comparison(task, score, stats.mean(x), NAN, NAN, (NAN, NAN), NAN, NAN, NAN,
+                                           "not learned", seeds))
+                elif y and not seeds[3]:
+                    lost.append(Comparison(task, score, NAN, stats.mean(y), NAN, (NAN, NAN), NAN, NAN, NAN,
+                                           "learned", seeds))
+                continue
             testable = len(x) >= 2 and len(y) >= 2
             up = higher_is_better(score)
-            raw.append((task, score, x, y,
-                        stats.welch_p(x, y) if testable else float("nan"),
-                        stats.mannwhitney_p(x, y) if testable else float("nan"),
-                        float("nan") if not is_ranked(score) else
+            raw.append((task, score, x, y, seeds,
+                        stats.welch_p(x, y) if testable else NAN,
+                        stats.mannwhitney_p(x, y) if testable else NAN,
+                        NAN if not is_ranked(score) else
                         stats.probability_of_improvement(x, y) if up else stats.probability_of_improvement(y, x)))
-    welch, mwu = stats.holm([r[4] for r in raw]), stats.holm([r[5] for r in raw])
+    welch, mwu = stats.holm([r[5] for r in raw]), stats.holm([r[6] for r in raw])
     rows = []
-    for (task, score, x, y, _, _, p_improve), w, m in zip(raw, welch, mwu):
+    for (task, score, x, y, seeds, _, _, p_improve), w, m in zip(raw, welch, mwu):
         difference = stats.mean(y) - stats.mean(x)
         if not w < ALPHA or difference == 0:
             verdict = ""
@@ -77,17 +97,29 @@ def compare(a: Path, b: Path, seed: int = TABLE_SEED) -> list[Comparison]:
         else:
             verdict = "better" if (difference > 0) == higher_is_better(score) else "worse"
         ci = stats.bootstrap_diff_ci(x, y, cell_rng(seed, "compare", task, score))
-        rows.append(Comparison(task, score, stats.mean(x), stats.mean(y), difference, ci, w, m, p_improve, verdict))
-    return rows
+        rows.append(Comparison(task, score, stats.mean(x), stats.mean(y), difference, ci, w, m, p_improve, verdict,
+                               seeds))
+    return sorted(rows + lost, key=lambda r: order[r.task, r.score])
 
 
 def significantly_worse(rows: list[Comparison]) -> list[Comparison]:
-    return [r for r in rows if r.verdict == "worse"]
+    return [r for r in rows if r.gates]
+
+
+def _fmt(value: float, spec: str) -> str:
+    return "–" if value != value else format(value, spec)  # NaN: not defined for this row
+
+
+def _seeds(r: Comparison) -> str:
+    n_a, n_b, null_a, null_b = r.seeds
+    return f"{n_a}{f' (+{null_a} null)' if null_a else ''} / {n_b}{f' (+{null_b} null)' if null_b else ''}"
 
 
 def format_table(rows: list[Comparison]) -> str:
-    table = [[r.task, r.score, f"{r.mean_a:.3f}", f"{r.mean_b:.3f}", f"{r.difference:+.3f}",
-              f"[{r.ci[0]:+.3f}, {r.ci[1]:+.3f}]", f"{r.welch:.3g}", f"{r.mannwhitney:.3g}",
-              "–" if r.p_improvement != r.p_improvement else f"{r.p_improvement:.2f}", r.verdict or "–"] for r in rows]
-    headers = ["task", "score", "A", "B", "B − A", "95% CI", "Welch p (Holm)", "MWU p (Holm)", "P(B better)", "B is"]
+    """A GitHub Markdown table; "n (+k null)" in the seeds column: n seeds with a value, k not learned."""
+    table = [[r.task, r.score, _seeds(r), _fmt(r.mean_a, ".3f"), _fmt(r.mean_b, ".3f"), _fmt(r.difference, "+.3f"),
+              "–" if r.ci[0] != r.ci[0] else f"[{r.ci[0]:+.3f}, {r.ci[1]:+.3f}]", _fmt(r.welch, ".3g"),
+              _fmt(r.mannwhitney, ".3g"), _fmt(r.p_improvement, ".2f"), r.verdict or "–"] for r in rows]
+    headers = ["task", "score", "seeds A / B", "A", "B", "B − A", "95% CI", "Welch p (Holm)", "MWU p (Holm)",
+               "P(B better)", "B is"]
     return tabulate(table, headers, tablefmt="github", disable_numparse=True)
