@@ -8,6 +8,8 @@ decoding, masking and scoring belong to modbench: the module only maps inputs to
   `[batch, contract.n_heads * contract.n_classes]`, head-major.
 - "sequence" tasks (scan, math_*): `forward(src [batch, S], src_len [batch], tgt_in [batch, T])`
   -> logits `[batch, T, contract.tgt_vocab]`, causal in `tgt_in`.
+- "image" tasks (class_removal, mask_stability): `forward(images [batch, C, H, W])` -> logits
+  `[batch, contract.n_classes]`; H = 1 for MNIST-1D signals.
 
 Optionally name the tensors that touch inputs and outputs in `io_parameters` (used by
 p_reuse_strict); otherwise the first and last masked tensors count.
