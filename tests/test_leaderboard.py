@@ -68,6 +68,18 @@ def test_friedman_groups_cover_the_architectures_that_share_cells(board):
     assert ranks == pytest.approx({"lstm": 5 / 3, "fnn": 7.5 / 3, "twin_fnn": 7.5 / 3, "routed_mlp": 10 / 3})
 
 
+def test_an_architecture_ranked_on_fewer_tasks_meets_the_others_on_those(board):
+    # routed_mlp and twin_fnn on double_add only; fnn and lstm on addmul and double_add
+    partial = build(collect([FIXTURES / "double_add", FIXTURES / "addmul" / "fnn", FIXTURES / "addmul" / "lstm"]))
+    both, double_add = partial.groups
+    assert (both.archs, both.result) == (["fnn", "lstm"], None)  # two architectures: no test
+    assert double_add.archs == ["fnn", "lstm", "routed_mlp", "twin_fnn"]
+    assert double_add.cells == ["double_add: p_reuse", "double_add: p_reuse_strict"]
+    # per cell, 1 = best (see the test above): lstm 1, 1; fnn and twin_fnn 3.5, 2.5; routed_mlp 2, 4
+    ranks = dict(zip(double_add.archs, double_add.result.average_ranks))
+    assert ranks == pytest.approx({"lstm": 1.0, "fnn": 3.0, "twin_fnn": 3.0, "routed_mlp": 3.0})
+
+
 def test_the_files_are_byte_identical_across_runs_and_complete(tmp_path, monkeypatch):
     for out in ("one", "two"):  # the same command line in two places
         (tmp_path / out).mkdir()

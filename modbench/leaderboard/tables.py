@@ -120,20 +120,21 @@ def task_table(entries: Sequence[Entry], seed: int = TABLE_SEED) -> tuple[list[R
 
 
 def rank_groups(collection: Collection) -> list[RankGroups]:
-    """Friedman + Nemenyi per group of architectures that have ranked values on the same cells
-    (e.g. the vector architectures on addmul and double_add)."""
+    """Friedman + Nemenyi per set of tasks that some architecture has ranked values on: the group
+    is every architecture ranked on all of those tasks, the cells what they all share there. So
+    the FNN and LSTM on addmul + double_add form one group, and a contender ranked on double_add
+    alone still meets both of them on double_add's cells."""
     cells_of: dict[str, dict[str, float]] = {}
     for e in collection.entries:
         for score in e.scores():
             if _ranked(e, score):
                 # Rounded: means equal but for float summation order must tie in the ranks.
                 cells_of.setdefault(e.arch, {})[f"{e.task}: {score}"] = round(stats.mean(e.values(score)), 12)
-    by_tasks: dict[tuple[str, ...], list[str]] = {}
-    for arch, cells in sorted(cells_of.items()):
-        by_tasks.setdefault(tuple(sorted({c.split(":")[0] for c in cells})), []).append(arch)
+    tasks_of = {arch: {c.split(":")[0] for c in cells} for arch, cells in cells_of.items()}
     groups = []
-    for tasks, archs in sorted(by_tasks.items()):
-        cells = sorted(set.intersection(*(set(cells_of[a]) for a in archs)))
+    for tasks in sorted({tuple(sorted(t)) for t in tasks_of.values()}, key=lambda t: (-len(t), t)):
+        archs = sorted(a for a, t in tasks_of.items() if set(tasks) <= t)
+        cells = sorted(c for c in set.intersection(*(set(cells_of[a]) for a in archs)) if c.split(":")[0] in tasks)
         if len(archs) < 3 or len(cells) < 2:
             groups.append(RankGroups(archs, cells, None, f"needs ≥ 3 architectures ranked on ≥ 2 cells "
                                                          f"(has {len(archs)} on {len(cells)})"))
