@@ -68,7 +68,7 @@ def test_friedman_groups_cover_the_architectures_that_share_cells(board):
     assert ranks == pytest.approx({"lstm": 5 / 3, "fnn": 7.5 / 3, "twin_fnn": 7.5 / 3, "routed_mlp": 10 / 3})
 
 
-def test_an_architecture_ranked_on_fewer_tasks_meets_the_others_on_those(board):
+def test_an_architecture_ranked_on_fewer_tasks_meets_the_others_on_those():
     # routed_mlp and twin_fnn on double_add only; fnn and lstm on addmul and double_add
     partial = build(collect([FIXTURES / "double_add", FIXTURES / "addmul" / "fnn", FIXTURES / "addmul" / "lstm"]))
     both, double_add = partial.groups
