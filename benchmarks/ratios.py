@@ -11,7 +11,9 @@ steadier estimate.
 
 With --before, the noise column is the newer file's (drawing the k·N uniforms alone, which is
 the physical floor both mask steps are held to) and the plain step is shown from both files as a
-check of how steady the machine was.
+check of how steady the machine was. The floor columns (newer file) are the mask step with its
+noise and kernels replaced by weight copies: where floor/(plain+noise) already exceeds a target,
+no elementwise implementation can meet it on top of the same network passes.
 """
 from __future__ import annotations
 
@@ -45,21 +47,24 @@ def main() -> None:
     rows = []
     for arch, size in sorted({(a, s) for a, s, _ in new}):
         get = lambda m, kind: m.get((arch, size, kind))  # noqa: E731
-        plain, noise, mask = get(new, "plain"), get(new, "noise"), get(new, "mask")
+        plain, noise, mask, floor = (get(new, kind) for kind in ("plain", "noise", "mask", "floor"))
         after = [ratio(mask, plain + noise), ratio(get(new, "mask_k1"), plain)]
+        floor_ratio = ratio(floor, plain + noise) if floor is not None else None
         if old:
             old_plain, old_mask = get(old, "plain"), get(old, "mask")
             before = [ratio(old_mask, old_plain + noise), ratio(get(old, "mask_k1"), old_plain)]
-            row = [arch, size, old_plain, plain, noise, old_mask, mask, before[0], after[0], before[1], after[1]]
+            row = [arch, size, old_plain, plain, noise, old_mask, mask, before[0], after[0], before[1], after[1],
+                   floor, floor_ratio]
         else:
-            row = [arch, size, plain, noise, mask, *after]
+            row = [arch, size, plain, noise, mask, *after, floor, floor_ratio]
         rows.append(row)
     if old:
         headers = ["arch", "size", "plain ms before", "plain ms after", "noise ms", "mask ms before",
-                   "mask ms after", "mask/(plain+noise) before", "after", "k=1 mask/plain before", "after"]
+                   "mask ms after", "mask/(plain+noise) before", "after", "k=1 mask/plain before", "after",
+                   "floor ms", "floor/(plain+noise)"]
     else:
         headers = ["arch", "size", "plain ms", "noise ms", "mask ms (k samples)", "mask/(plain+noise)",
-                   "k=1 mask/plain"]
+                   "k=1 mask/plain", "floor ms", "floor/(plain+noise)"]
     print(tabulate(rows, headers=headers, floatfmt=".2f", tablefmt="github", missingval="–"))
 
 

@@ -1,6 +1,8 @@
 """Step timings of every reference architecture at its quick and paper sizes: one plain
 training step, one mask-training step with the tier's k mask samples, and the k·N random numbers
-of the mask noise alone (N = masked weights); plus the FNN's mask step with k = 1.
+of the mask noise alone (N = masked weights); plus the FNN's mask step with k = 1, and the mask
+step's floor: the same step with the noise and the mask kernels replaced by copies of the
+weights, i.e. what the frozen network's passes over k weight copies cost on their own.
 
 Run: pytest benchmarks --benchmark-only --benchmark-json=bench.json
      python benchmarks/ratios.py bench.json
@@ -17,6 +19,7 @@ import os
 import pytest
 import torch
 
+import modbench.masking.trainer as trainer
 from modbench.archs import ARCHS, build_model
 from modbench.masking import FrozenModel, MaskNoise, MaskConfig, init_logits, mask_step
 from modbench.masking.memory import keep_freed_memory
@@ -34,7 +37,7 @@ CASES = [
     (arch, size, kind)
     for arch in TASK_OF
     for size in ("quick", "paper")
-    for kind in ("plain", "mask", "noise", "mask_k1")
+    for kind in ("plain", "mask", "noise", "floor", "mask_k1")
     if kind != "mask_k1" or arch == "fnn"
 ]
 
@@ -53,8 +56,23 @@ def _setup(arch: str, size: str):
     return task, model, budget, batch
 
 
+class _CopiesOnly(torch.autograd.Function):
+    """The floor's stand-in for the mask kernels: k plain copies of the weight forward (the
+    masked weights must be written somewhere), an unread zero gradient backward."""
+
+    @staticmethod
+    def forward(ctx, logits, weight, noise, tau, stacked):
+        copies = weight.detach().expand(noise.shape[0], *weight.shape).clone()  # [k, *shape]
+        ctx.logit_shape = logits.shape
+        return copies if stacked else tuple(copies.unbind(0))
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return torch.zeros(ctx.logit_shape), None, None, None, None
+
+
 @pytest.mark.parametrize("arch, size, kind", CASES, ids=["-".join(c) for c in CASES])
-def test_step(benchmark, arch, size, kind):
+def test_step(benchmark, monkeypatch, arch, size, kind):
     task, model, budget, batch = _setup(arch, size)
     loss = lambda fn, b: task.loss(fn, b, None)  # noqa: E731
     noise = MaskNoise(1)
@@ -69,5 +87,7 @@ def test_step(benchmark, arch, size, kind):
     if kind == "noise":  # the k·N random numbers alone
         benchmark(lambda: [noise.uniform((cfg.n_samples, *l.shape)) for l in logits.values()])
         return
+    if kind == "floor":
+        monkeypatch.setattr(trainer, "masked_weights", lambda l, w, n, tau=1.0, stacked=False: _CopiesOnly.apply(l, w, n, tau, stacked))
     optimiser = adam(logits.values(), cfg.lr)
     benchmark(mask_step, frozen, logits, optimiser, loss, batch, cfg, noise)

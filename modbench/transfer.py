@@ -30,7 +30,7 @@ def joint_step(frozen: FrozenModel, weights: dict, logits: dict, optimiser, task
     optimiser.zero_grad(set_to_none=True)
     k = cfg.n_samples
     chunk = len(batch[0]) // k
-    samples = {n: masked_weights(logits[n], w, noise.uniform((k, *w.shape)), cfg.tau) for n, w in weights.items() if n in logits}
+    samples = {n: masked_weights(logits[n], w, noise.draw((k, *w.shape)), cfg.tau) for n, w in weights.items() if n in logits}
     loss = 0.0
     for i in range(k):
         tensors = {n: samples[n][i] if n in samples else w for n, w in weights.items()}

@@ -1,9 +1,12 @@
 import math
 
+import numpy as np
 import pytest
 import torch
+from scipy import stats
 
 from modbench.masking import MaskNoise, deterministic_mask, masked_weights, sample_hard_mask
+from modbench.masking import kernels
 from modbench.masking.gumbel import UNIFORM_EPS
 
 
@@ -85,3 +88,44 @@ def test_same_seed_same_noise_and_different_seed_differs():
 def test_deterministic_mask_keeps_logits_at_or_above_zero():
     logits = torch.tensor([-1.0, -1e-9, 0.0, 1e-9, 3.0])
     assert deterministic_mask(logits).tolist() == [False, False, True, True, True]
+
+
+def test_counter_stream_is_splitmix64():
+    # Rosetta Code, "Pseudo-random numbers/Splitmix64": the first outputs for seed 1234567. Output
+    # n of SplitMix64 seeded with s is mix(s + (n + 1)·γ), i.e. number n of the stream with key s + γ.
+    reference = [6457827717110365317, 3203168211198807973, 9817491932198370423, 4593380528125082431,
+                 16408922859458223821]
+    key = (1234567 + int(kernels.GAMMA)) % 2**64
+    assert [int(kernels.mix64(np.uint64((key + n * int(kernels.GAMMA)) % 2**64))) for n in range(5)] == reference
+    out = np.empty(5, dtype=np.float32)
+    kernels.fill_uniform(np.uint64(key), np.uint64(0), out)
+    assert out.tolist() == [(r >> 40) / 2**24 for r in reference]  # the top 24 bits, in [0, 1)
+
+
+def test_draws_take_consecutive_blocks_of_the_stream():
+    noise = MaskNoise(3)
+    first, second = noise.uniform((1, 40)), noise.uniform((2, 20))
+    assert torch.equal(torch.cat([first.flatten(), second.flatten()]), MaskNoise(3).uniform((80,)))
+
+
+def test_counter_uniforms_pass_a_kolmogorov_smirnov_test():
+    sample = MaskNoise(11).uniform((200_000,)).double().numpy()
+    assert 0.0 <= sample.min() and sample.max() < 1.0
+    assert stats.kstest(sample, "uniform").pvalue > 1e-3
+
+
+def test_generated_noise_equals_the_same_noise_materialised():
+    shape, k = (48, 40), 4
+    logits = 2 * torch.randn(shape, generator=torch.Generator().manual_seed(1))
+    weight = torch.randn(shape, generator=torch.Generator().manual_seed(2))
+    upstream = torch.randn(k, *shape, generator=torch.Generator().manual_seed(3))
+    draw = MaskNoise(9).draw((k, *shape))
+    results = []
+    for noise in (draw, draw.materialise()):
+        l, w = logits.clone().requires_grad_(), weight.clone().requires_grad_()
+        out = masked_weights(l, w, noise, tau=0.7, stacked=True)
+        (out * upstream).sum().backward()
+        results.append((out.detach(), l.grad, w.grad))
+    for generated, explicit in zip(*results):
+        assert torch.equal(generated, explicit)
+    assert 0 < results[0][0].count_nonzero() < k * weight.numel()  # some kept, some dropped

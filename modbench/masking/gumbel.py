@@ -9,6 +9,9 @@ uses (same masks up to rounding at the threshold, same gradient; tested against 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from math import prod
+
 import numpy as np
 import torch
 
@@ -19,19 +22,45 @@ from modbench.masking import kernels
 UNIFORM_EPS = 1e-7
 
 
-class MaskNoise:
-    """Uniform(0, 1) noise from a numpy PCG64 stream seeded by the caller; `logistic` turns it
-    into Logistic(0, 1) noise for the readable reference path.
+@dataclass(frozen=True)
+class NoiseDraw:
+    """A block of `prod(shape)` consecutive numbers of a counter-based uniform stream, not yet
+    computed: the fused kernels generate them where they use them. shape: [k, *weight.shape]."""
 
-    numpy's PCG64 fills float32 buffers about twice as fast as torch's CPU generator, and the
-    noise is the largest cost of a mask step after the matmuls (k samples × every masked weight).
+    key: int
+    first: int
+    shape: tuple[int, ...]
+
+    def source(self, sample: int) -> tuple[np.uint64, np.uint64]:
+        """The kernels' noise source for mask sample `sample` (a row of the block)."""
+        return np.uint64(self.key), np.uint64(self.first + sample * prod(self.shape[1:]))
+
+    def materialise(self) -> torch.Tensor:
+        """The block's numbers as a float32 tensor of `shape` (the reference path's input)."""
+        out = np.empty(prod(self.shape), dtype=np.float32)
+        kernels.fill_uniform(np.uint64(self.key), np.uint64(self.first), out)
+        return torch.from_numpy(out).view(self.shape)
+
+
+class MaskNoise:
+    """The mask noise of one training stage: a counter-based uniform stream (SplitMix64, see
+    kernels.py) whose key comes from the caller's seed; each draw takes the next block.
+
+    Counter-based, so the fused kernels compute the numbers in place instead of reading a k·N
+    buffer; `uniform` materialises a draw (the same numbers) where a tensor is needed.
     """
 
     def __init__(self, seed: int) -> None:
-        self._rng = np.random.Generator(np.random.PCG64(seed))
+        self._key = int(kernels.mix64(np.uint64(seed % 2**64)))
+        self._next = 0
+
+    def draw(self, shape: tuple[int, ...]) -> NoiseDraw:
+        block = NoiseDraw(self._key, self._next, tuple(shape))
+        self._next += prod(shape)
+        return block
 
     def uniform(self, shape: tuple[int, ...]) -> torch.Tensor:
-        return torch.from_numpy(self._rng.random(shape, dtype=np.float32))
+        return self.draw(shape).materialise()
 
     def logistic(self, shape: tuple[int, ...]) -> torch.Tensor:
         return torch.logit_(self.uniform(shape), eps=UNIFORM_EPS)
@@ -55,35 +84,43 @@ def _flat(t: torch.Tensor) -> np.ndarray:
     return t.detach().contiguous().reshape(-1).numpy()
 
 
+def _sources(noise: torch.Tensor | NoiseDraw) -> list:
+    """One kernel noise source per mask sample: rows of explicit uniforms, or counter blocks."""
+    if isinstance(noise, NoiseDraw):
+        return [noise.source(j) for j in range(noise.shape[0])]
+    return [_flat(row) for row in noise]
+
+
 class _MaskedWeights(torch.autograd.Function):
     """k samples W ⊙ 1[u_j > σ(−l)] forward; Σ_j d/dl of W ⊙ σ((l + logit u_j) / τ) backward,
     both through the fused kernels (float32 only)."""
 
     @staticmethod
-    def forward(ctx, logits, weight, uniform, tau, stacked):  # uniform: [k, *shape]
-        neg_logits = -logits.detach()  # torch's vectorised exp beats a scalar loop's
-        exp_neg_logit, threshold = _flat(torch.exp(neg_logits)), _flat(torch.sigmoid_(neg_logits))
-        flat_weight = _flat(weight)
+    def forward(ctx, logits, weight, noise, tau, stacked):  # noise: [k, *shape] uniforms or a NoiseDraw
+        drop = _flat(torch.sigmoid(logits.detach().neg()))  # σ(−l): a sample keeps w iff u > σ(−l)
+        flat_weight, sources = _flat(weight), _sources(noise)
+        k = len(sources)
         # stacked: one [k, *shape] tensor (for vmap); else k tensors (one autograd output each)
-        outputs = torch.empty_like(uniform) if stacked else [torch.empty_like(weight) for _ in uniform]
-        for sample, out in zip(uniform, outputs):
-            kernels.masked_forward(_flat(sample), threshold, flat_weight, out.view(-1).numpy())
-        ctx.save_for_backward(weight, uniform)
-        ctx.exp_neg_logit, ctx.threshold, ctx.tau, ctx.stacked = exp_neg_logit, threshold, tau, stacked
+        outputs = weight.new_empty((k, *weight.shape)) if stacked else [torch.empty_like(weight) for _ in range(k)]
+        for source, out in zip(sources, outputs):
+            kernels.masked_forward(source, drop, flat_weight, out.view(-1).numpy())
+        ctx.save_for_backward(logits, weight)
+        ctx.sources, ctx.drop, ctx.tau, ctx.stacked = sources, drop, tau, stacked
         return outputs if stacked else tuple(outputs)
 
     @staticmethod
     def backward(ctx, *grads):
-        weight, uniform = ctx.saved_tensors
+        logits, weight = ctx.saved_tensors
         grads = grads[0] if ctx.stacked else grads
-        total = np.zeros(ctx.exp_neg_logit.shape, dtype=np.float32)
+        keep = _flat(torch.sigmoid(logits.detach()))
+        total = np.zeros(keep.shape, dtype=np.float32)
         # the weight's own gradient only where it trains too (transfer): Σ_j grad_j ⊙ mask_j
-        kept = np.zeros(ctx.threshold.shape, dtype=np.float32) if ctx.needs_input_grad[1] else None
-        for sample, grad in zip(uniform, grads):
-            flat_grad, flat_sample = _flat(grad), _flat(sample)
-            kernels.accumulate_soft_grad(flat_grad, flat_sample, ctx.exp_neg_logit, 1.0 / ctx.tau, total)
+        kept = np.zeros(keep.shape, dtype=np.float32) if ctx.needs_input_grad[1] else None
+        for source, grad in zip(ctx.sources, grads):
+            flat_grad = _flat(grad)
+            kernels.accumulate_soft_grad(flat_grad, source, keep, ctx.drop, 1.0 / ctx.tau, total)
             if kept is not None:
-                kernels.accumulate_kept_grad(flat_grad, flat_sample, ctx.threshold, kept)
+                kernels.accumulate_kept_grad(flat_grad, source, ctx.drop, kept)
         grad_logits = torch.from_numpy(total).view_as(weight).mul_(weight.detach())
         if ctx.tau != 1.0:
             grad_logits.div_(ctx.tau)
@@ -92,15 +129,19 @@ class _MaskedWeights(torch.autograd.Function):
 
 
 def masked_weights(
-    logits: torch.Tensor, weight: torch.Tensor, uniform: torch.Tensor, tau: float = 1.0, stacked: bool = False
+    logits: torch.Tensor, weight: torch.Tensor, noise: torch.Tensor | NoiseDraw, tau: float = 1.0,
+    stacked: bool = False,
 ) -> tuple[torch.Tensor, ...] | torch.Tensor:
-    """The k masked weights `weight * sample_hard_mask(logits, logit(uniform[j]), tau)`, one per
-    row of `uniform` ([k, *weight.shape]), from two fused passes instead of about ten per sample.
-    A weight that requires grad gets Σ_j grad_j ⊙ mask_j. `stacked`: one [k, *shape] tensor
-    instead of a tuple. Other dtypes than float32 take the reference path."""
-    if weight.dtype == logits.dtype == uniform.dtype == torch.float32:
-        return _MaskedWeights.apply(logits, weight, uniform, tau, stacked)
-    noise = torch.logit(uniform, eps=UNIFORM_EPS).to(logits.dtype)
+    """The k masked weights `weight * sample_hard_mask(logits, logit(u_j), tau)`, one per row of
+    the uniforms `noise` ([k, *weight.shape], explicit or a NoiseDraw the kernels generate), from
+    two fused passes instead of about ten per sample. A weight that requires grad gets
+    Σ_j grad_j ⊙ mask_j. `stacked`: one [k, *shape] tensor instead of a tuple. Other dtypes than
+    float32, or tensors off the CPU, take the reference path."""
+    fused = weight.dtype == logits.dtype == torch.float32 and weight.device.type == logits.device.type == "cpu"
+    if fused and (isinstance(noise, NoiseDraw) or (noise.dtype == torch.float32 and noise.device.type == "cpu")):
+        return _MaskedWeights.apply(logits, weight, noise, tau, stacked)
+    uniform = noise.materialise() if isinstance(noise, NoiseDraw) else noise
+    noise = torch.logit(uniform.to(weight.device), eps=UNIFORM_EPS).to(logits.dtype)
     samples = tuple(weight * sample_hard_mask(logits, n, tau) for n in noise)
     return torch.stack(samples) if stacked else samples
 

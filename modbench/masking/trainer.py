@@ -30,7 +30,9 @@ from modbench.optim import adam
 #    ResNet): batched matmuls round differently from k separate ones.
 # 5: only architectures that ask for it (ArchSpec.vmap_mask_samples: cnn, resnet) are vmapped;
 #    the FNN is back on the loop, which measured faster for it.
-TRAINER_VERSION = 5
+# 6: the mask noise is a counter-based stream (SplitMix64) generated inside the fused kernels
+#    (5: numpy PCG64 into a k·N buffer); the same distribution, other numbers.
+TRAINER_VERSION = 6
 
 Batch = tuple[torch.Tensor, ...]
 ForwardFn = Callable[[torch.Tensor], torch.Tensor]
@@ -213,7 +215,7 @@ def mask_step(
     (β / batch) · Σ logits; clip the logits' gradient norm; Adam step. `fixed_weights` are
     masked tensors that no logit drives (a frozen part of the mask)."""
     optimiser.zero_grad(set_to_none=True)
-    draws = {n: noise.uniform((cfg.n_samples, *l.shape)) for n, l in logits.items()}  # [k, *shape] each
+    draws = {n: noise.draw((cfg.n_samples, *l.shape)) for n, l in logits.items()}  # [k, *shape] each
     loss = _vectorised_loss(frozen, logits, loss_fn, batch, cfg, draws, fixed_weights)
     if loss is None:
         loss = _looped_loss(frozen, logits, loss_fn, batch, cfg, draws, fixed_weights)
