@@ -129,3 +129,14 @@ def test_generated_noise_equals_the_same_noise_materialised():
     for generated, explicit in zip(*results):
         assert torch.equal(generated, explicit)
     assert 0 < results[0][0].count_nonzero() < k * weight.numel()  # some kept, some dropped
+
+
+def test_the_reference_path_draws_the_same_numbers_as_the_kernels():
+    logits = torch.randn(300, generator=torch.Generator().manual_seed(2))
+    weight = torch.randn(300, generator=torch.Generator().manual_seed(3))
+    draw = MaskNoise(4).draw((2, 300))
+    fused = masked_weights(logits, weight, draw, stacked=True)  # float32: the kernels
+    reference = masked_weights(logits.double(), weight.double(), draw, stacked=True)  # float64: torch
+    assert reference.dtype == torch.float64
+    # the same draw keeps the same weights (no sample sits exactly on its threshold here)
+    assert torch.equal(fused != 0, reference != 0)
