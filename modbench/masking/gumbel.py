@@ -97,7 +97,7 @@ class _MaskedWeights(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, logits, weight, noise, tau, stacked):  # noise: [k, *shape] uniforms or a NoiseDraw
-        drop = _flat(torch.sigmoid(logits.detach().neg()))  # σ(−l): a sample keeps w iff u > σ(−l)
+        drop = _flat(torch.neg(logits.detach()).sigmoid_())  # σ(−l): a sample keeps w iff u > σ(−l)
         flat_weight, sources = _flat(weight), _sources(noise)
         k = len(sources)
         # stacked: one [k, *shape] tensor (for vmap); else k tensors (one autograd output each)
