@@ -21,7 +21,7 @@ EXAMPLES = {
     "compare": "examples:\n  modbench compare baselines/addmul/fnn runs/addmul/my_net\n"
                "  modbench compare baselines/addmul/fnn runs/addmul/my_net --fail-if-worse",
     "plot": "example:\n  modbench plot baselines/addmul/fnn --out figures",
-    "validate": "example:\n  modbench validate runs/addmul/fnn/quick/seed0/result.json",
+    "validate": "examples:\n  modbench validate runs/addmul/fnn/quick/seed0/result.json\n  modbench validate baselines",
     "data": "examples:\n  modbench data export scan --split length --out data/scan\n"
             "  modbench data export scan --split addprim_jump --out data/scan --source dir:SCAN\n"
             "  modbench data export math --module comparison__sort --out data/math --source generated:30000",
@@ -113,7 +113,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from modbench import results
 
     bad = 0
-    for path in args.files:
+    paths = [found for path in map(Path, args.paths)
+             for found in (sorted(path.rglob("result.json")) if path.is_dir() else [path])]
+    if not paths:
+        print(f"invalid no result.json under {', '.join(args.paths)}; pass result files or the folders that hold them")
+        return 1
+    for path in paths:
         try:
             result = results.load(Path(path))
             print(f"ok      {path} ({result['task']['name']}/{result['architecture']['name']}, {result['status']})")
@@ -262,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     plot.set_defaults(func=cmd_plot)
 
     validate = verb("validate", "check result files against the schema")
-    validate.add_argument("files", nargs="+", metavar="FILE")
+    validate.add_argument("paths", nargs="+", metavar="PATH", help="result files, or folders searched for result.json")
     validate.set_defaults(func=cmd_validate)
 
     data = verb("data", "export a dataset as files in its upstream layout (SCAN's tasks_*.txt, "

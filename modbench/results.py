@@ -97,6 +97,8 @@ def load(path: Path) -> dict:
         result = json.loads(Path(path).read_text())
     except FileNotFoundError:
         raise ModbenchError(f"{path}: no such file")
+    except OSError as err:
+        raise ModbenchError(f"{path}: cannot read it ({err.strerror}); pass a result.json file")
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ModbenchError(f"{path}: not valid JSON ({err}); the file is corrupted, rerun to rewrite it")
     validate(result, str(path))

@@ -62,6 +62,21 @@ def test_corrupted_and_missing_files(good, tmp_path, capsys):
     assert "not valid JSON" in out and "no such file" in out
 
 
+def test_folders_are_searched_for_result_files(good, tmp_path, capsys):
+    for seed in (0, 1):
+        (tmp_path / f"addmul/fnn/quick/seed{seed}").mkdir(parents=True)
+    write(tmp_path / "addmul/fnn/quick/seed0", "result.json", good)
+    write(tmp_path / "addmul/fnn/quick/seed1", "result.json", json.dumps(good)[:200])
+    assert main(["validate", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert out.count("ok ") == 1 and out.count("invalid ") == 1
+    assert main(["validate", str(tmp_path / "addmul/fnn/quick/seed0")]) == 0
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["validate", str(empty)]) == 1
+    assert "no result.json under" in capsys.readouterr().out
+
+
 def test_write_is_atomic_and_validates_first(good, tmp_path):
     path = tmp_path / "r.json"
     results.write(path, good)
