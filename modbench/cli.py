@@ -113,14 +113,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from modbench import results
 
     bad = 0
-    paths = [found for path in map(Path, args.paths)
-             for found in (sorted(path.rglob("result.json")) if path.is_dir() else [path])]
+    paths = [found for path in args.paths for found in results.files_under(path)]
     if not paths:
-        print(f"invalid no result.json under {', '.join(args.paths)}; pass result files or the folders that hold them")
+        print(f"invalid no {results.RESULT_FILE} under {', '.join(args.paths)}; pass result files or the folders that hold them")
         return 1
     for path in paths:
         try:
-            result = results.load(Path(path))
+            result = results.load(path)
             print(f"ok      {path} ({result['task']['name']}/{result['architecture']['name']}, {result['status']})")
         except ModbenchError as err:
             bad += 1

@@ -27,7 +27,6 @@ from modbench.pipelines import PIPELINES
 from modbench.tasks import TASKS, Task, TierBudget
 
 MASKS_FILE = "masks.safetensors"
-RESULT_FILE = "result.json"
 
 
 @dataclass(frozen=True)
@@ -220,7 +219,7 @@ def finished_result(run: Prepared, out: Path) -> dict | None:
     A corrupted or failed result counts as unfinished (the run is redone). A finished result
     from another configuration is refused rather than overwritten: nothing is lost.
     """
-    path = run.spec.folder(out) / RESULT_FILE
+    path = run.spec.folder(out) / results.RESULT_FILE
     if not path.exists():
         return None
     try:
@@ -257,5 +256,5 @@ def run_and_save(run: Prepared, out: Path, progress=None) -> dict:
         result = _skeleton(run)
         result["error"] = one_line(err)
     result["wall_time_s"]["total"] = time.perf_counter() - started
-    results.write(folder / RESULT_FILE, result)
+    results.write(folder / results.RESULT_FILE, result)
     return result

@@ -91,6 +91,15 @@ def validate(result: Any, source: str = "result") -> None:
                 raise ModbenchError(f"{source}: score {name!r} = {value} is outside [{low:g}, {high:g}]")
 
 
+RESULT_FILE = "result.json"
+
+
+def files_under(path: Path) -> list[Path]:
+    """The result files a path names: the file itself, or every result.json below a folder, sorted."""
+    path = Path(path)
+    return sorted(path.rglob(RESULT_FILE)) if path.is_dir() else [path]
+
+
 def load(path: Path) -> dict:
     """Read and validate one result file; every failure is a one-line ModbenchError."""
     try:

@@ -12,7 +12,6 @@ from typing import Iterable, Sequence
 
 from modbench import results
 from modbench.errors import ModbenchError
-from modbench.harness import RESULT_FILE
 
 
 @dataclass
@@ -58,11 +57,11 @@ def result_files(folders: Sequence[Path]) -> list[tuple[Path, str]]:
     for folder in folders:
         folder = Path(folder)
         if not folder.exists():
-            raise ModbenchError(f"no results folder {folder}; pass folders that hold <task>/<arch>/<tier>/seed<k>/{RESULT_FILE}")
-        found = sorted(folder.rglob(RESULT_FILE)) if folder.is_dir() else [folder]
+            raise ModbenchError(f"no results folder {folder}; pass folders that hold <task>/<arch>/<tier>/seed<k>/{results.RESULT_FILE}")
+        found = results.files_under(folder)
         files.extend((path, folder.as_posix()) for path in found)
     if not files:
-        raise ModbenchError(f"no {RESULT_FILE} under {', '.join(map(str, folders))}; run `modbench run --out DIR` first")
+        raise ModbenchError(f"no {results.RESULT_FILE} under {', '.join(map(str, folders))}; run `modbench run --out DIR` first")
     return files
 
 
