@@ -15,7 +15,7 @@ import time
 
 import torch
 
-from modbench.archs import build_model
+from modbench.archs import build_model, input_parameter_names
 from modbench.masking import MaskNoise, MaskSet, binarize, init_logits, masked_weights
 from modbench.masking.memory import keep_freed_memory
 from modbench.masking.trainer import FrozenModel, check_finite
@@ -82,7 +82,7 @@ def transfer(run, result: dict, tick: Tick) -> dict[str, MaskSet]:
     timer = time.perf_counter()
     model = build_model(run.arch, task.contract, run.budget.arch_size, seeds["init"]).train(False)
     frozen, masked = frozen_network(run, result, model)  # "frozen": weights change only in train_task
-    first_layer = masked[:1] + [n for n in masked[1:] if n.rsplit(".", 1)[0] == masked[0].rsplit(".", 1)[0]]
+    first_layer = input_parameter_names(model, masked)
     stages: dict[str, MaskSet] = {}
     used: MaskSet | None = None
     accuracy, shared = {}, {}
@@ -94,7 +94,7 @@ def transfer(run, result: dict, tick: Tick) -> dict[str, MaskSet]:
             shared[sub] = {n: mask.shared_fraction(used, [n]) for n in masked if n not in first_layer}
         used = mask if used is None else used | mask
     _timed(result, "train_and_masks", timer)
-    hidden = [n for n in masked if n not in first_layer and n.endswith("weight")]
+    hidden = [n for n in masked if n not in first_layer and n.rsplit(".", 1)[-1].startswith("weight")]  # nn.LSTM: weight_hh_l0
     scores = {}
     for name in hidden:
         values = [s[name] for s in shared.values() if s.get(name) is not None]

@@ -144,11 +144,22 @@ def test_a_later_task_keeps_the_earlier_tasks_weights_and_redraws_the_rest():
             assert not torch.equal(after[name][~keep], before[name][~keep]), name  # re-initialised
 
 
-def test_transfer_smoke_run(tmp_path):
-    result = harness.run_and_save(harness.prepare(harness.RunSpec("fnn", "transfer", "smoke", 0, source=SOURCE)), tmp_path)
+# Only the tensors that read the pixels are reset (paper_spec §4.7: "the first layer"); every
+# later weight, the LSTM's recurrent ones and its second layer included, is scored.
+TRANSFER_LAYERS = {
+    "fnn": (["layers.0.weight", "layers.0.bias"], ["layers.2.weight", "layers.4.weight", "layers.6.weight"]),
+    "lstm": (["lstm.weight_ih_l0", "lstm.bias_ih_l0", "lstm.bias_hh_l0"],
+             ["lstm.weight_hh_l0", "lstm.weight_ih_l1", "lstm.weight_hh_l1", "output.weight"]),
+}
+
+
+@pytest.mark.parametrize("arch", sorted(TRANSFER_LAYERS))
+def test_transfer_smoke_run(tmp_path, arch):
+    result = harness.run_and_save(harness.prepare(harness.RunSpec(arch, "transfer", "smoke", 0, source=SOURCE)), tmp_path)
     assert result["status"] == "ok", result["error"]
+    first, hidden = TRANSFER_LAYERS[arch]
+    assert result["details"]["first_layer"] == first
     assert set(result["details"]["shared_fraction"]) == {f"task{p}" for p in range(1, 6)}  # task0 has no past
-    hidden = ["layers.2.weight", "layers.4.weight", "layers.6.weight"]
     assert [k for k in result["scores"] if k.startswith("shared_fraction/")] == [f"shared_fraction/{n}" for n in hidden]
     for n in hidden:
         values = [s[n] for s in result["details"]["shared_fraction"].values()]

@@ -72,6 +72,19 @@ def io_parameter_names(model: nn.Module, masked: Sequence[str]) -> list[str]:
     return [masked[0], masked[-1]] if masked else []
 
 
+def input_parameter_names(model: nn.Module, masked: Sequence[str]) -> list[str]:
+    """The tensors that read the raw input, which a permuted-input task must relearn (transfer
+    resets them, paper_spec §4.7): the model's `input_parameters` if it declares them, else the
+    first masked tensor and the others of its module (a Linear's weight and bias)."""
+    declared = getattr(model, "input_parameters", None)
+    if declared is not None:
+        return [n for n in declared if n in masked]
+    if not masked:
+        return []
+    module = masked[0].rsplit(".", 1)[0]
+    return [masked[0], *(n for n in masked[1:] if n.rsplit(".", 1)[0] == module)]
+
+
 def output_parameter_names(model: nn.Module, masked: Sequence[str]) -> list[str]:
     """The classifier's tensors: the model's `output_parameters` if it declares them, else the
     last masked weight and the bias beside it."""

@@ -20,6 +20,9 @@ class VectorLSTM(nn.Module):
         self.lstm = nn.LSTM(contract.n_in, hidden, num_layers=layers, batch_first=True)
         self.output = nn.Linear(hidden, contract.n_out)
         self.io_parameters = ("lstm.weight_ih_l0", "output.weight")
+        # what reads the input: layer 0's input projection and its biases, not its recurrent
+        # weights nor layer 1 (the transfer task resets these and scores the rest)
+        self.input_parameters = ("lstm.weight_ih_l0", "lstm.bias_ih_l0", "lstm.bias_hh_l0")
         paper_init(self.lstm)
 
     def forward(self, x):  # x: [batch, n_in] -> [batch, n_out]

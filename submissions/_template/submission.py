@@ -12,7 +12,9 @@ decoding, masking and scoring belong to modbench: the module only maps inputs to
   `[batch, contract.n_classes]`; H = 1 for MNIST-1D signals.
 
 Optionally name the tensors that touch inputs and outputs in `io_parameters` (used by
-p_reuse_strict); otherwise the first and last masked tensors count.
+p_reuse_strict); otherwise the first and last masked tensors count. Likewise `input_parameters`
+names what reads the raw input (transfer resets it per task); otherwise the first masked
+tensor and the rest of its module count.
 
 Check it (smoke tier of every task it supports, under a minute on a CPU):
     modbench check submissions/<your_name>
