@@ -178,9 +178,11 @@ SCORE_RANGES = {
 # Scores where less is better (DESIGN.md: a compositional solution needs no extra weights; a
 # class-specific solution hurts the other classes little).
 LOWER_IS_BETTER = ("combination_dependence/", "other_target_share")
-# Scores with no better direction: less sharing means specialisation on addmul, but more sharing
-# means reuse on double addition and in transfer, so tables describe them and never rank them.
-DESCRIPTIVE = ("shared_", "hidden_iomin")
+# Scores tables describe and never rank: sharing has no better direction (less means
+# specialisation on addmul, more means reuse on double addition and in transfer), and the
+# per-class breakdowns of class removal are detail of their ranked means; ranking all ten
+# classes would make one task twenty cells of the Holm family and of the Friedman test.
+DESCRIPTIVE = ("shared_", "hidden_iomin", "relative_drop/", "other_target_share/")
 
 
 def score_range(score: str) -> tuple[float, float]:

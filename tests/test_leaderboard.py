@@ -218,3 +218,21 @@ def test_some_null_seeds_are_counted_and_do_not_gate_by_themselves(tmp_path):
 def stats_mean_of_seeds(folder: Path, seeds: list[int]) -> float:
     values = [json.loads((folder / f"quick/seed{s}/result.json").read_text())["scores"]["p_specialize"] for s in seeds]
     return sum(values) / len(values)
+
+
+def test_class_removal_ranks_its_means_and_describes_each_class(tmp_path):
+    """Per-class values are detail: ranking them would put 20 cells of one task into the Holm
+    family and the Friedman test. The means over classes are ranked."""
+    for arch, drop in (("cnn", 0.9), ("resnet", 0.5)):
+        for seed in range(5):
+            path = tmp_path / f"class_removal/{arch}/quick/seed{seed}/result.json"
+            result = json.loads((FIXTURES / f"addmul/fnn/quick/seed{seed}/result.json").read_text())
+            result["task"], result["architecture"] = {**result["task"], "name": "class_removal"}, {**result["architecture"], "name": arch}
+            result["scores"] = {"relative_drop/0": drop + seed / 100, "relative_drop": drop + seed / 100,
+                                "other_target_share/0": 0.1, "other_target_share": 0.1 + seed / 100}
+            path.parent.mkdir(parents=True)
+            path.write_text(json.dumps(result))
+    board = build(collect([tmp_path]))
+    assert {r.tier for r in rows(board, "class_removal", "relative_drop/0").values()} == {None}
+    assert {a: r.tier for a, r in rows(board, "class_removal", "relative_drop").items()} == {"cnn": 1, "resnet": 2}
+    assert {p.score for p in board.pairs} == {"relative_drop", "other_target_share"}

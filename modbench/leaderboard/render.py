@@ -39,9 +39,10 @@ def _legend(board: Board) -> list[str]:
         f"Mean and IQM over seeds with a 95% percentile-bootstrap CI. Tier 1 = best, from pairwise Welch's t "
         f"tests Holm-corrected across the task's table (α = {ALPHA}); entries that cannot be told apart share a "
         f"tier. \"–\": fewer than {MIN_SEEDS_TO_RANK} seeds (shown, not ranked). \"null\": seeds where the "
-        "network did not learn a sub-function, so the score has no value (each result file says why). \"n/a\": sharing scores "
-        "(shared_*, hidden_iomin) describe, they are not ranked: less sharing is specialisation on addmul, more "
-        "is reuse on double addition. Lower is better for combination_dependence and other_target_share, "
+        "network did not learn a sub-function, so the score has no value (each result file says why). \"n/a\": described, not "
+        "ranked: sharing scores (shared_*, hidden_iomin), since less sharing is specialisation on addmul and more "
+        "is reuse on double addition, and the per-class values of class removal (relative_drop/<class>, "
+        "other_target_share/<class>), whose means are ranked. Lower is better for combination_dependence and other_target_share, "
         "higher for every other score.",
     ]
     if c.failed:
