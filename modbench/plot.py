@@ -102,16 +102,20 @@ def confusion_difference_figure(result: dict):
     stages = [s for s in confusion if s.startswith("without_")]
     columns = min(5, len(stages))
     rows = -(-len(stages) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(2.3 * columns, 2.3 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=(2.3 * columns + 1, 2.3 * rows), squeeze=False,
+                             layout="constrained")  # room for the shared colour bar
     for ax, stage in zip(axes.flat, stages):
         difference = 100 * (np.asarray(confusion[stage]) - reference)  # [true, predicted]
-        ax.imshow(difference, vmin=-100, vmax=100, cmap="RdBu")
+        image = ax.imshow(difference, vmin=-100, vmax=100, cmap="RdBu")
         ax.set_title(f"without class {stage.split('_', 1)[1]}", fontsize=8)
         ax.set_xticks([])
         ax.set_yticks([])
     for ax in list(axes.flat)[len(stages):]:
         ax.axis("off")
     axes[0][0].set_ylabel("true class", fontsize=7)
+    axes[-1][0].set_xlabel("predicted class", fontsize=7)
+    bar = fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8)
+    bar.set_label("change vs control mask [points]: red lost, blue gained", fontsize=7)
     return fig
 
 
@@ -132,7 +136,8 @@ def plot_results(source: Path, out: Path) -> list[Path]:
             if fig is None:
                 continue
             fig.suptitle(f"{result['task']['name']} · {result['architecture']['name']} · seed {result['seeds']['run']}", fontsize=9)
-            fig.tight_layout()
+            if fig.get_layout_engine() is None:
+                fig.tight_layout()
             target = out / f"{stem}_{name}.png"
             out.mkdir(parents=True, exist_ok=True)
             fig.savefig(target, dpi=120)
