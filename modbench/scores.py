@@ -139,8 +139,9 @@ def class_specificity(confusions: Mapping[str, "torch.Tensor"], removed: Mapping
     - `other_target_share/<c>` = min(min_{j≠c} D_c[j, j] / C_ref[j, j], 0) / (D_c[c, c] / C_ref[c, c]):
       the largest relative drop of another class as a share of class c's (0: only c was hurt);
     - `relative_drop`, `other_target_share`: their means over the classes that have them.
-    Null (with the reason) for a class the control network did not learn (C_ref[c, c] below
-    halfway from chance to 1), and a share for a class whose accuracy did not drop.
+    Null (with the reason) for a class the control mask does not keep (C_ref[c, c] below halfway
+    from chance to 1: the network may have learned it, but the reference has lost it), and a
+    share for a class whose accuracy did not drop.
     """
     reference = confusions["control"].diagonal()
     scores: dict[str, float | None] = {}
@@ -150,8 +151,9 @@ def class_specificity(confusions: Mapping[str, "torch.Tensor"], removed: Mapping
         drop_key, share_key = f"relative_drop/{c}", f"other_target_share/{c}"
         if not learned(float(reference[c]), chance):
             scores[drop_key] = scores[share_key] = None
-            notes[drop_key] = notes[share_key] = (f"the network did not learn class {c}: control accuracy "
-                                                  f"{float(reference[c]):.3f}, chance {chance:.3f}")
+            notes[drop_key] = notes[share_key] = (f"the control mask does not keep class {c} (accuracy "
+                                                  f"{float(reference[c]):.3f}, chance {chance:.3f}): no "
+                                                  "reference to drop from")
             continue
         scores[drop_key] = float(-change[c]) + 0.0  # + 0.0: no "-0.0" in the result file
         # every other class the control mask ever gets right (a 0 reference has no relative drop)
@@ -160,7 +162,7 @@ def class_specificity(confusions: Mapping[str, "torch.Tensor"], removed: Mapping
             scores[share_key] = None
             notes[share_key] = f"class {c}'s accuracy did not drop without its weights ({float(-change[c]):+.3f})"
         else:
-            scores[share_key] = min(min(others, default=0.0), 0.0) / float(change[c])
+            scores[share_key] = min(min(others, default=0.0), 0.0) / float(change[c]) + 0.0  # no "-0.0"
     for summary in ("relative_drop", "other_target_share"):
         values = [v for k, v in scores.items() if k.startswith(summary + "/") and v is not None]
         scores[summary] = sum(values) / len(values) if values else None

@@ -1,5 +1,7 @@
 """Vision tasks: the class-specificity formulas on hand-built confusion matrices, the
 architectures, BatchNorm during mask training, and smoke runs of class_removal and mask_stability."""
+import math
+
 import pytest
 import torch
 
@@ -30,7 +32,7 @@ def test_relative_drop_and_other_target_share_by_hand():
 def test_a_class_the_control_did_not_learn_gets_no_score():
     reference = torch.tensor([[0.9, 0.1], [0.7, 0.3]])  # class 1 at 0.3 < halfway from 0.5 to 1
     scores, notes = class_specificity({"control": reference, "w1": reference}, {"w1": 1}, chance=0.5)
-    assert scores["relative_drop/1"] is None and "did not learn class 1" in notes["relative_drop/1"]
+    assert scores["relative_drop/1"] is None and "does not keep class 1" in notes["relative_drop/1"]
 
 
 def test_an_improving_other_class_does_not_count_as_a_drop():
@@ -39,6 +41,7 @@ def test_an_improving_other_class_does_not_count_as_a_drop():
     changed[0, 0], changed[1, 1] = 0.1, 0.99  # target drops, another class improves
     scores, _ = class_specificity({"control": reference, "w0": changed}, {"w0": 0}, chance=1 / 3)
     assert scores["other_target_share/0"] == 0.0  # min(…, 0): only drops count
+    assert math.copysign(1.0, scores["other_target_share/0"]) == 1.0  # 0.0, never "-0.0" in a result file
 
 
 def test_the_papers_cnn_and_resnet110_sizes():
