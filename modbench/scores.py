@@ -3,7 +3,8 @@
 `acc[variant][f]` is the accuracy on sub-function f's evaluation data with mask `variant`:
 "control" (C), f (M_f), "not_f" (¬M_f), "control_minus_f" (C ∧ ¬M_f) and
 "control_minus_f_hidden" (C ∧ ¬M_f in hidden layers, C in the I/O layers).
-A score is None, with a reason, when the control network did not learn a sub-function.
+A score is None, with a reason, when the control mask does not perform a sub-function (the network
+never learned it, or its control mask lost it).
 """
 from __future__ import annotations
 

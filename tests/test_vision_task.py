@@ -29,7 +29,7 @@ def test_relative_drop_and_other_target_share_by_hand():
     assert scores["relative_drop"] == pytest.approx(0.375) and scores["other_target_share"] == pytest.approx(1 / 3)
 
 
-def test_a_class_the_control_did_not_learn_gets_no_score():
+def test_a_class_the_control_mask_lost_gets_no_score():
     reference = torch.tensor([[0.9, 0.1], [0.7, 0.3]])  # class 1 at 0.3 < halfway from 0.5 to 1
     scores, notes = class_specificity({"control": reference, "w1": reference}, {"w1": 1}, chance=0.5)
     assert scores["relative_drop/1"] is None and "does not keep class 1" in notes["relative_drop/1"]

@@ -3,4 +3,4 @@ from modbench.archs.base import (ARCHS, ArchSpec, build_model, input_parameter_n
                                   output_parameter_names)
 from modbench.archs import cnn, fnn, lstm, lstm_seq2seq, resnet, transformer_seq2seq  # noqa: F401  (registration)
 
-__all__ = ["ARCHS", "ArchSpec", "build_model", "io_parameter_names", "output_parameter_names"]
+__all__ = ["ARCHS", "ArchSpec", "build_model", "input_parameter_names", "io_parameter_names", "output_parameter_names"]
