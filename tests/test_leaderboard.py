@@ -5,6 +5,7 @@ import io
 import json
 import shutil
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -220,19 +221,37 @@ def stats_mean_of_seeds(folder: Path, seeds: list[int]) -> float:
     return sum(values) / len(values)
 
 
+def _task_tree(root: Path, task: str, scores_of: dict[str, Callable[[int], dict]]) -> Path:
+    """Five fixture seeds per architecture on `task`, with the scores `scores_of[arch](seed)`."""
+    for arch, scores in scores_of.items():
+        for seed in range(5):
+            path = root / f"{task}/{arch}/quick/seed{seed}/result.json"
+            result = json.loads((FIXTURES / f"addmul/fnn/quick/seed{seed}/result.json").read_text())
+            result["task"], result["architecture"] = {**result["task"], "name": task}, {**result["architecture"], "name": arch}
+            result["scores"] = scores(seed)
+            path.parent.mkdir(parents=True)
+            path.write_text(json.dumps(result))
+    return root
+
+
 def test_class_removal_ranks_its_means_and_describes_each_class(tmp_path):
     """Per-class values are detail: ranking them would put 20 cells of one task into the Holm
     family and the Friedman test. The means over classes are ranked."""
-    for arch, drop in (("cnn", 0.9), ("resnet", 0.5)):
-        for seed in range(5):
-            path = tmp_path / f"class_removal/{arch}/quick/seed{seed}/result.json"
-            result = json.loads((FIXTURES / f"addmul/fnn/quick/seed{seed}/result.json").read_text())
-            result["task"], result["architecture"] = {**result["task"], "name": "class_removal"}, {**result["architecture"], "name": arch}
-            result["scores"] = {"relative_drop/0": drop + seed / 100, "relative_drop": drop + seed / 100,
-                                "other_target_share/0": 0.1, "other_target_share": 0.1 + seed / 100}
-            path.parent.mkdir(parents=True)
-            path.write_text(json.dumps(result))
-    board = build(collect([tmp_path]))
+    def scores(drop):
+        return lambda seed: {"relative_drop/0": drop + seed / 100, "relative_drop": drop + seed / 100,
+                             "other_target_share/0": 0.1, "other_target_share": 0.1 + seed / 100}
+    board = build(collect([_task_tree(tmp_path, "class_removal", {"cnn": scores(0.9), "resnet": scores(0.5)})]))
     assert {r.tier for r in rows(board, "class_removal", "relative_drop/0").values()} == {None}
     assert {a: r.tier for a, r in rows(board, "class_removal", "relative_drop").items()} == {"cnn": 1, "resnet": 2}
     assert {p.score for p in board.pairs} == {"relative_drop", "other_target_share"}
+
+
+def test_a_score_only_one_architecture_has_is_not_a_null_of_the_others(tmp_path):
+    """Transfer scores are named by layer, so the FNN and the LSTM report different ones."""
+    tree = _task_tree(tmp_path, "transfer", {
+        "fnn": lambda seed: {"shared_fraction/layers.2.weight": 0.6, "task_accuracy": 0.69 + seed / 1000},
+        "lstm": lambda seed: {"shared_fraction/output.weight": 0.9, "task_accuracy": 0.72 + seed / 1000}})
+    board = build(collect([tree]))
+    assert set(rows(board, "transfer", "shared_fraction/layers.2.weight")) == {"fnn"}
+    assert set(rows(board, "transfer", "shared_fraction/output.weight")) == {"lstm"}
+    assert set(rows(board, "transfer", "task_accuracy")) == {"fnn", "lstm"}

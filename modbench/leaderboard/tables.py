@@ -109,6 +109,8 @@ def task_table(entries: Sequence[Entry], seed: int = TABLE_SEED) -> tuple[list[R
                                                sign * stats.mean(e.values(score)) if e.arch in tier_of else 0,
                                                e.arch))
         for e in order:
+            if score not in e.scores():
+                continue  # another architecture's score (per-layer names differ), not a null
             values = e.values(score)
             estimates = (None, None, None)
             if values:
