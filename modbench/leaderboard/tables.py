@@ -104,13 +104,13 @@ def task_table(entries: Sequence[Entry], seed: int = TABLE_SEED) -> tuple[list[R
                                  higher_is_better(score))
         tier_of = {e.arch: t for e, t in zip(ranked, tiers)}
         sign = -1 if higher_is_better(score) else 1
-        # Ranked entries by tier and mean, best first; then the unranked, by name.
-        order = sorted(entries, key=lambda e: (tier_of.get(e.arch, 1 << 30),
-                                               sign * stats.mean(e.values(score)) if e.arch in tier_of else 0,
-                                               e.arch))
+        # Ranked entries by tier and mean, best first; then the unranked, by name. An entry that
+        # never reports the score (per-layer names differ between architectures) gets no row.
+        reporting = [e for e in entries if score in e.scores()]
+        order = sorted(reporting, key=lambda e: (tier_of.get(e.arch, 1 << 30),
+                                                 sign * stats.mean(e.values(score)) if e.arch in tier_of else 0,
+                                                 e.arch))
         for e in order:
-            if score not in e.scores():
-                continue  # another architecture's score (per-layer names differ), not a null
             values = e.values(score)
             estimates = (None, None, None)
             if values:
