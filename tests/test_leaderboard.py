@@ -216,6 +216,17 @@ def test_some_null_seeds_are_counted_and_do_not_gate_by_themselves(tmp_path):
     assert row.mean_b == pytest.approx(stats_mean_of_seeds(strong, [2, 3, 4]))
 
 
+def test_a_side_without_values_is_shown_without_a_verdict_when_the_other_has_nulls(tmp_path, capsys):
+    # DeepMind Mathematics at the quick tier: the Transformer has combination dependence in one
+    # seed, the LSTM in none; the row must stay in the table, with no verdict and no gate.
+    one_seed, none = _never_learned(tmp_path, 4), _never_learned(tmp_path / "b", 5)
+    row = {r.score: r for r in compare(one_seed, none)}["p_specialize"]
+    assert (row.verdict, row.seeds, row.gates) == ("", (1, 0, 4, 5), False)
+    assert cli.main(["compare", str(one_seed), str(none), "--fail-if-worse"]) == 0
+    assert "1 (+4 null) / 0 (+5 null)" in capsys.readouterr().out
+    assert {r.score: r for r in compare(none, none)}["p_specialize"].seeds == (0, 0, 5, 5)
+
+
 def stats_mean_of_seeds(folder: Path, seeds: list[int]) -> float:
     values = [json.loads((folder / f"quick/seed{s}/result.json").read_text())["scores"]["p_specialize"] for s in seeds]
     return sum(values) / len(values)

@@ -10,7 +10,8 @@ or "lower", never "worse", and has no probability of improvement.
 
 A null score means the network did not learn a sub-function in that seed (DESIGN.md). Nulls are
 counted per side; when A learned in every seed and B in none, the row reads "not learned" and
-fails the gate (no test needed: B lost the task itself), and the reverse reads "learned".
+fails the gate (no test needed: B lost the task itself), and the reverse reads "learned". A row
+where a side has no value but the other has nulls too has no verdict; it is shown, not dropped.
 """
 from __future__ import annotations
 
@@ -71,13 +72,10 @@ def compare(a: Path, b: Path, seed: int = TABLE_SEED) -> list[Comparison]:
             order[task, score] = len(order)
             x, y = ea.values(score), eb.values(score)
             seeds = (len(x), len(y), len(ea.seeds) - len(x), len(eb.seeds) - len(y))
-            if not x or not y:  # one side never learned: no estimate to test
-                if x and not seeds[2]:
-                    lost.append(Comparison(task, score, stats.mean(x), NAN, NAN, (NAN, NAN), NAN, NAN, NAN,
-                                           "not learned", seeds))
-                elif y and not seeds[3]:
-                    lost.append(Comparison(task, score, NAN, stats.mean(y), NAN, (NAN, NAN), NAN, NAN, NAN,
-                                           "learned", seeds))
+            if not x or not y:  # a side without any value: no estimate to test, but the row is shown
+                verdict = ("not learned" if x and not seeds[2] else "learned" if y and not seeds[3] else "")
+                lost.append(Comparison(task, score, stats.mean(x) if x else NAN, stats.mean(y) if y else NAN,
+                                       NAN, (NAN, NAN), NAN, NAN, NAN, verdict, seeds))
                 continue
             testable = len(x) >= 2 and len(y) >= 2
             up = higher_is_better(score)
