@@ -8,10 +8,11 @@ worse* on a row when Welch's Holm-corrected p < α and the difference points the
 (sharing, `scores.is_ranked`) are compared too, but a significant difference there reads "higher"
 or "lower", never "worse", and has no probability of improvement.
 
-A null score means the network did not learn a sub-function in that seed (DESIGN.md). Nulls are
-counted per side; when A learned in every seed and B in none, the row reads "not learned" and
-fails the gate (no test needed: B lost the task itself), and the reverse reads "learned". A row
-where a side has no value but the other has nulls too has no verdict; it is shown, not dropped.
+A null score means the network, or its control mask, does not perform a sub-function in that
+seed (DESIGN.md). Nulls are counted per side; when A learned in every seed and B in none, the row
+reads "not learned" and fails the gate (no test needed: B lost the task itself), and the reverse
+reads "learned". A row where a side has no value but the other has nulls too has no verdict; it
+is shown, not dropped.
 """
 from __future__ import annotations
 
