@@ -167,6 +167,28 @@ def test_generated_source_is_cached_by_recipe_and_fingerprinted(tmp_path, monkey
     assert len(questions) == len(set(questions))
 
 
+def test_a_module_without_extrapolation_set_reloads_from_its_cache(tmp_path, monkeypatch):
+    """linear_1d's empty extrapolation split once made the cached copy unreadable (datasets
+    cannot load a split saved with no shard), so every run after the first crashed."""
+    first = load_math("algebra__linear_1d", "generated:200", cache_dir=tmp_path)
+    monkeypatch.setattr("modbench.data.math_source.generate_release",
+                        lambda *a: (_ for _ in ()).throw(AssertionError("the cache was not used")))
+    again = load_math("algebra__linear_1d", "generated:200", cache_dir=tmp_path)
+    assert len(again["extrapolate"]) == 0 and again["extrapolate"].column_names == ["question", "answer"]
+    assert len(again["interpolate"]) > 0 and math_fingerprint(again) == math_fingerprint(first)
+
+
+def test_an_unreadable_cache_is_remade_not_a_crash(tmp_path):
+    first = load_math("numbers__place_value", "generated:200", cache_dir=tmp_path)
+    (cached,) = (tmp_path / "math").iterdir()
+    for state in cached.glob("*/state.json"):
+        state.write_text("{ not json")
+    again = load_math("numbers__place_value", "generated:200", cache_dir=tmp_path)
+    assert math_fingerprint(again) == math_fingerprint(first)
+    assert math_fingerprint(load_math("numbers__place_value", "generated:200", cache_dir=tmp_path)) \
+        == math_fingerprint(first)  # the remade copy reads back
+
+
 @pytest.mark.parametrize("source", ["generated:5", "generated:x", "web", "dir:"])
 def test_malformed_sources_are_refused(source):
     with pytest.raises(ModbenchError, match="malformed math source"):
