@@ -1,6 +1,9 @@
 """DeepMind Mathematics data: the compatibility fix, seeded generation, answers re-computed
 without the generator, difficulty, splits, the release-file reader, cache and export."""
+import os
 import re
+import subprocess
+import sys
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -52,13 +55,29 @@ def add_or_sub():
 def test_the_compatibility_fix_still_matches_the_installed_package():
     """Fails loudly when `mathematics-dataset` changes under us: every rewrite must apply as
     many times as in 1.0.1, and the generator's modules must then import."""
-    source = (Path(math_compat.importlib.util.find_spec("mathematics_dataset").origin).parent
-              / "sample" / "polynomials.py").read_text()
-    patched = math_compat.patched_source(source)
+    root = Path(math_compat.importlib.util.find_spec("mathematics_dataset").origin).parent
+    polynomials = "mathematics_dataset.sample.polynomials"
+    patched = math_compat.patched_source((root / "sample" / "polynomials.py").read_text(), polynomials)
     assert "np.object" not in patched and ".itemset(" not in patched
     assert "sympy.solvers.diophantine.diophantine import base_solution_linear" in patched
+    composition = "mathematics_dataset.util.composition"
+    patched = math_compat.patched_source((root / "util" / "composition.py").read_text(), composition)
+    assert "random.choice(sorted(allowed))" in patched
     tables = math_compat.import_generator_modules()
     assert callable(tables.train(lambda entropy: entropy)["arithmetic"]["add_or_sub"])
+
+
+def test_generated_questions_do_not_depend_on_the_hash_seed(tmp_path):
+    """Python salts str hashes per process; the generator once drew variable letters from a set,
+    so linear_1d's questions differed between two runs of the same seed."""
+    script = ("import sys; from modbench.data.math_generate import generate; "
+              "print(generate('algebra__linear_1d', 'train-easy', 40))")
+    outputs = {
+        subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                       env={**os.environ, "PYTHONHASHSEED": hash_seed}).stdout
+        for hash_seed in ("1", "2")
+    }
+    assert len(outputs) == 1 and "Solve" in outputs.pop()
 
 
 def test_the_fix_refuses_a_source_it_does_not_know():

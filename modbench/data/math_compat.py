@@ -1,14 +1,18 @@
-"""Make DeepMind's `mathematics_dataset` 1.0.1 (PyPI's final release, 2019) import today.
+"""Make DeepMind's `mathematics_dataset` 1.0.1 (PyPI's final release, 2019) import today, and
+generate the same questions in every Python process.
 
 Why: its `sample/polynomials.py` imports `base_solution_linear` from `sympy.solvers.diophantine`,
 which sympy ≥ 1.6 moved into `sympy.solvers.diophantine.diophantine`; it uses `np.object`
 (removed in numpy 1.24) and `ndarray.itemset` (removed in numpy 2.0). torch needs sympy ≥ 1.13,
 so pinning an old sympy is no option (../shared/reference/environment_notes.md §3).
+`util/composition.py` picks a fresh variable letter with `random.choice(list(a_set))`: a set of
+strings iterates in an order set by PYTHONHASHSEED, so linear_1d's questions changed from one
+process to the next (seen as different data fingerprints between two baseline runs).
 
-The fix: before anything imports that one file, load it from its source text with those three
-rewrites and register the result as `mathematics_dataset.sample.polynomials`. Every rewrite must
-match the expected number of times, else `ModbenchError`: a changed package fails loudly here
-instead of generating different questions silently.
+The fix: before anything imports those files, load each from its source text with its rewrites
+and register the result under the module's name. Every rewrite must match the expected number
+of times, else `ModbenchError`: a changed package fails loudly here instead of generating
+different questions silently.
 """
 from __future__ import annotations
 
@@ -23,27 +27,49 @@ from types import ModuleType
 from modbench.errors import ModbenchError
 
 PACKAGE = "mathematics_dataset"
-PATCHED = f"{PACKAGE}.sample.polynomials"
+# module -> its rewrites: (pattern, replacement, expected number of matches in 1.0.1). In import
+# order: composition imports polynomials.
+PATCHES: dict[str, tuple[tuple[str, str, int], ...]] = {
+    f"{PACKAGE}.sample.polynomials": (
+        (r"from sympy\.solvers\.diophantine import base_solution_linear",
+         "from sympy.solvers.diophantine.diophantine import base_solution_linear", 1),
+        (r"dtype=np\.object\b", "dtype=object", 3),
+        (r"(\w+)\.itemset\((\w+), (\w+)\)", r"\1[\2] = \3", 2),
+    ),
+    f"{PACKAGE}.util.composition": (
+        (r"random\.choice\(list\(allowed\)\)", "random.choice(sorted(allowed))", 1),
+    ),
+}
 
-# (pattern, replacement, expected number of matches in 1.0.1's polynomials.py)
-REWRITES: tuple[tuple[str, str, int], ...] = (
-    (r"from sympy\.solvers\.diophantine import base_solution_linear",
-     "from sympy.solvers.diophantine.diophantine import base_solution_linear", 1),
-    (r"dtype=np\.object\b", "dtype=object", 3),
-    (r"(\w+)\.itemset\((\w+), (\w+)\)", r"\1[\2] = \3", 2),
-)
 
-
-def patched_source(source: str) -> str:
-    """`source` with every rewrite applied; raises if one does not match as expected."""
-    for pattern, replacement, expected in REWRITES:
+def patched_source(source: str, module: str = f"{PACKAGE}.sample.polynomials") -> str:
+    """`source` of `module` with every rewrite applied; raises if one does not match as expected."""
+    for pattern, replacement, expected in PATCHES[module]:
         source, count = re.subn(pattern, replacement, source)
         if count != expected:
             raise ModbenchError(
-                f"{PATCHED} no longer matches modbench's compatibility fix ({pattern!r} matched "
+                f"{module} no longer matches modbench's compatibility fix ({pattern!r} matched "
                 f"{count} times, expected {expected}); install mathematics-dataset==1.0.1"
             )
     return source
+
+
+def _load_patched(root: Path, module_name: str) -> None:
+    """Compile `module_name` from its patched source and install it in sys.modules and its package."""
+    package_name, _, short = module_name.rpartition(".")
+    path = root.joinpath(*module_name.split(".")[1:]).with_suffix(".py")
+    package = importlib.import_module(package_name)
+    module = ModuleType(module_name)
+    module.__file__ = str(path)
+    module.__package__ = package_name
+    code = compile(patched_source(path.read_text(), module_name), str(path), "exec")
+    sys.modules[module_name] = module
+    try:
+        exec(code, module.__dict__)  # noqa: S102 - the package's own code, rewritten above
+    except Exception:
+        del sys.modules[module_name]
+        raise
+    setattr(package, short, module)
 
 
 @functools.cache
@@ -55,18 +81,7 @@ def import_generator_modules() -> ModuleType:
             "the math task's offline generator needs DeepMind's package: "
             "pip install mathematics-dataset==1.0.1 (or give official files with --source dir:PATH)"
         )
-    if PATCHED not in sys.modules:
-        path = Path(spec.origin).parent / "sample" / "polynomials.py"
-        sample_package = importlib.import_module(f"{PACKAGE}.sample")
-        module = ModuleType(PATCHED)
-        module.__file__ = str(path)
-        module.__package__ = f"{PACKAGE}.sample"
-        code = compile(patched_source(path.read_text()), str(path), "exec")
-        sys.modules[PATCHED] = module
-        try:
-            exec(code, module.__dict__)  # noqa: S102 - the package's own code, rewritten above
-        except Exception:
-            del sys.modules[PATCHED]
-            raise
-        sample_package.polynomials = module
+    for module_name in PATCHES:
+        if module_name not in sys.modules:
+            _load_patched(Path(spec.origin).parent, module_name)
     return importlib.import_module(f"{PACKAGE}.modules.modules")

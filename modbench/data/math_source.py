@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from modbench.data.cache import cache_root, load_cached, save_atomic
+from modbench.data.math_compat import PATCHES
 from modbench.data.math_generate import DATA_VERSION, DIFFICULTIES, REGIMES, check_module, generate, regime_file_module
 from modbench.errors import ModbenchError
 
@@ -178,7 +179,7 @@ def _cache_key(module: str, source: str) -> str:
     kind, value = parse_source(source)
     digest = hashlib.sha256(f"{module}\n{DATA_VERSION}\n".encode())
     if kind == "generated":
-        digest.update(f"generated:{value}".encode())
+        digest.update(f"generated:{value}\n{PATCHES!r}".encode())  # the generator's fixes are recipe too
     else:
         root = release_folder(value)
         for regime in REGIMES:
