@@ -119,6 +119,7 @@ def _copy_with(tmp_path, change):
     (lambda r: r.update(tier="smoke"), "results mix tiers"),
     (lambda r: r["task"].update(version=2), "addmul task versions"),
     (lambda r: r["config"].update(trainer_version=2), "trainer versions"),
+    (lambda r: r["task"].update(fingerprints={"train": "another generator's data"}), "addmul data fingerprints"),
 ])
 def test_results_that_must_not_be_pooled_are_refused(tmp_path, change, message):
     with pytest.raises(ModbenchError, match=message):
@@ -146,6 +147,17 @@ def test_compare_fails_on_a_weaker_folder_only_with_the_gate():
     assert cli.main(["compare", str(strong), str(weak), "--fail-if-worse"]) == 1
     assert cli.main(["compare", str(strong), str(weak)]) == 0  # no gate: report only
     assert cli.main(["compare", str(weak), str(strong), "--fail-if-worse"]) == 0  # B better
+
+
+def test_compare_refuses_sides_that_ran_on_different_data(tmp_path):
+    other = tmp_path / "other"
+    shutil.copytree(FIXTURES / "addmul" / "lstm", other)
+    for path in other.rglob("result.json"):
+        result = json.loads(path.read_text())
+        result["task"]["fingerprints"] = {"train": "data of another source"}
+        path.write_text(json.dumps(result))
+    with pytest.raises(ModbenchError, match="ran task 'addmul' on different data"):
+        compare(FIXTURES / "addmul" / "fnn", other)
 
 
 def test_compare_needs_one_architecture_per_side():

@@ -1,10 +1,14 @@
 """Result folders → per (task, architecture) score samples over seeds, for tables and compare.
 
 Results that must never be pooled (DESIGN.md, Tiers) are refused here with the files named:
-mixed tiers, two versions of a task, two trainer versions, or one seed twice.
+mixed tiers, two versions of a task, two trainer versions, one task's runs on different data
+(their data fingerprints differ: another source, or a generator that is not reproducible), or
+one seed twice.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +45,7 @@ class Collection:
     tier: str
     trainer_version: int
     task_versions: dict[str, int]
+    task_data: dict[str, str]  # task -> short digest of its runs' data fingerprints
     entries: list[Entry]  # sorted by (task, arch)
     failed: list[Path]  # result files with status "failed", left out
 
@@ -65,11 +70,17 @@ def result_files(folders: Sequence[Path]) -> list[tuple[Path, str]]:
     return files
 
 
-def _one_value(kind: str, seen: dict[object, list[Path]]) -> object:
+def _one_value(kind: str, seen: dict[object, list[Path]], fix: str | None = None) -> object:
     if len(seen) > 1:
         listed = "; ".join(f"{value!r} in {len(paths)} file(s), e.g. {paths[0]}" for value, paths in seen.items())
-        raise ModbenchError(f"results mix {kind}s ({listed}); never pooled: pass folders of one {kind}")
+        raise ModbenchError(f"results mix {kind}s ({listed}); never pooled: {fix or f'pass folders of one {kind}'}")
     return next(iter(seen))
+
+
+def data_digest(result: dict) -> str:
+    """12 hex digits over the task's data fingerprints: equal digests, same training and test data."""
+    fingerprints = json.dumps(result["task"].get("fingerprints", {}), sort_keys=True)
+    return hashlib.sha256(fingerprints.encode()).hexdigest()[:12]
 
 
 def collect(folders: Sequence[Path], tier: str | None = None) -> Collection:
@@ -78,6 +89,7 @@ def collect(folders: Sequence[Path], tier: str | None = None) -> Collection:
     tiers: dict[object, list[Path]] = defaultdict(list)
     trainers: dict[object, list[Path]] = defaultdict(list)
     versions: dict[str, dict[object, list[Path]]] = defaultdict(lambda: defaultdict(list))
+    data: dict[str, dict[object, list[Path]]] = defaultdict(lambda: defaultdict(list))
     failed: list[Path] = []
     for path, origin in result_files(folders):
         result = results.load(path)
@@ -90,6 +102,7 @@ def collect(folders: Sequence[Path], tier: str | None = None) -> Collection:
         tiers[result["tier"]].append(path)
         trainers[result["config"]["trainer_version"]].append(path)
         versions[task][result["task"]["version"]].append(path)
+        data[task][data_digest(result)].append(path)
         entry = entries.setdefault((task, arch), Entry(task, arch))
         if seed in entry.seeds:
             raise ModbenchError(f"seed {seed} of {arch} on {task} appears twice: {entry.files[seed]} and {path}; "
@@ -105,6 +118,8 @@ def collect(folders: Sequence[Path], tier: str | None = None) -> Collection:
         tier=_one_value("tier", tiers),
         trainer_version=_one_value("trainer version", trainers),
         task_versions={task: _one_value(f"{task} task version", seen) for task, seen in versions.items()},
+        task_data={task: _one_value(f"{task} data fingerprint", seen, "rerun them from one data source with this "
+                                    "modbench") for task, seen in data.items()},
         entries=[entries[key] for key in sorted(entries)],
         failed=failed,
     )
@@ -123,3 +138,7 @@ def check_comparable(collections: Iterable[Collection]) -> None:
         if len(values) > 1:
             raise ModbenchError(f"the results hold versions {sorted(values)} of task {task!r}; "
                                 "rerun the older side with this modbench")
+        digests = {c.task_data[task] for c in collections if task in c.task_data}
+        if len(digests) > 1:
+            raise ModbenchError(f"the two sides ran task {task!r} on different data (fingerprint digests "
+                                f"{', '.join(sorted(digests))}); rerun one side from the other's data source")
