@@ -82,7 +82,7 @@ def test_generated_questions_do_not_depend_on_the_hash_seed(tmp_path):
 
 def test_the_fix_refuses_a_source_it_does_not_know():
     with pytest.raises(ModbenchError, match="no longer matches.*mathematics-dataset==1.0.1"):
-        math_compat.patched_source("import numpy as np\n")
+        math_compat.patched_source("import numpy as np\n", "mathematics_dataset.sample.polynomials")
 
 
 def test_add_or_sub_answers_recomputed_without_the_generator(add_or_sub):

@@ -42,7 +42,7 @@ PATCHES: dict[str, tuple[tuple[str, str, int], ...]] = {
 }
 
 
-def patched_source(source: str, module: str = f"{PACKAGE}.sample.polynomials") -> str:
+def patched_source(source: str, module: str) -> str:
     """`source` of `module` with every rewrite applied; raises if one does not match as expected."""
     for pattern, replacement, expected in PATCHES[module]:
         source, count = re.subn(pattern, replacement, source)

@@ -77,7 +77,7 @@ def _one_value(kind: str, seen: dict[object, list[Path]], fix: str | None = None
     return next(iter(seen))
 
 
-def data_digest(result: dict) -> str:
+def _data_digest(result: dict) -> str:
     """12 hex digits over the task's data fingerprints: equal digests, same training and test data."""
     fingerprints = json.dumps(result["task"].get("fingerprints", {}), sort_keys=True)
     return hashlib.sha256(fingerprints.encode()).hexdigest()[:12]
@@ -102,7 +102,7 @@ def collect(folders: Sequence[Path], tier: str | None = None) -> Collection:
         tiers[result["tier"]].append(path)
         trainers[result["config"]["trainer_version"]].append(path)
         versions[task][result["task"]["version"]].append(path)
-        data[task][data_digest(result)].append(path)
+        data[task][_data_digest(result)].append(path)
         entry = entries.setdefault((task, arch), Entry(task, arch))
         if seed in entry.seeds:
             raise ModbenchError(f"seed {seed} of {arch} on {task} appears twice: {entry.files[seed]} and {path}; "
