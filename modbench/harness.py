@@ -21,6 +21,7 @@ import numpy as np
 from modbench import provenance, results
 from modbench.archs import ARCHS, ArchSpec
 from modbench.errors import ModbenchError, one_line
+from modbench.gating import gate
 from modbench.masking import TRAINER_VERSION, MaskSet
 from modbench.masking.maskset import save_masks
 from modbench.pipelines import PIPELINES
@@ -186,6 +187,7 @@ def _skeleton(run: Prepared) -> dict:
         "sharing": None,
         "layers": None,
         "masks": None,
+        "convergence": None,
         "details": None,
     }
 
@@ -200,6 +202,9 @@ def run_one(
     result = _skeleton(run)
     tick = (lambda phase: (lambda step: progress(phase, 1))) if progress else (lambda _: None)
     stages = PIPELINES.get(run.task.kind)(run, result, tick)
+    result["convergence"] = {"stages": {s: m.convergence.as_dict() for s, m in stages.items()
+                                        if m.convergence is not None}}
+    gate(result, run.task.convergence, run.task.faithfulness_sets())
     result.update(
         status="ok",
         error=None,

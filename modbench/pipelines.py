@@ -20,6 +20,7 @@ from torch import nn
 from modbench import analysis
 from modbench.archs import build_model, io_parameter_names
 from modbench.masking import FrozenModel, MaskSet, binarize, train_mask
+from modbench.masking.convergence import ConvergenceTracker
 from modbench.registry import Registry
 from modbench.scores import compute_scores, sysgen_scores
 from modbench.stages import StagePool, stage_pool
@@ -59,6 +60,7 @@ def train_one_mask(run, frozen: FrozenModel, sub: str | None, seed: int, on_step
     """The binary mask of one stage, trained on sub-function/split `sub`'s data (None: the whole
     task); tensors in `fixed` keep that mask. Module-level: it may run in a worker."""
     task = run.task
+    tracker = ConvergenceTracker(run.budget.mask.steps)
     logits = train_mask(
         frozen,
         lambda fn, batch: task.loss(fn, batch, sub),
@@ -67,13 +69,14 @@ def train_one_mask(run, frozen: FrozenModel, sub: str | None, seed: int, on_step
         seed,
         on_step,
         fixed,
+        tracker,
     )
-    trained = binarize(logits)
+    trained = binarize(logits, tracker.summary(logits))
     if fixed is None:
         return trained
     # copies: a saved mask file holds every stage's own tensors
     return MaskSet({**trained.masks, **{n: m.clone() for n, m in fixed.masks.items()}},
-                   trained.keep_probability_histogram)
+                   trained.keep_probability_histogram, trained.convergence)
 
 
 def count_steps(tick: Tick, phase: str, steps: int) -> None:

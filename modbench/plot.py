@@ -2,9 +2,10 @@
 
 Per result: per-layer sharing (IoU and IoMin of each pair of sub-function masks, the paper's
 Figure 3 view), the histogram of mask keep-probabilities σ(logit) per stage (converged masks
-are bimodal), the accuracy of every mask variant on every evaluation set, for addmul the paper's
-add/mul confusion per mask (is the prediction the sum, the product, or neither?), and for class
-removal the confusion differences D_c = C(mask without c) − C_ref (red: lost, blue: gained).
+are bimodal), each stage's convergence against its task family's criterion, the accuracy of
+every mask variant on every evaluation set, for addmul the paper's add/mul confusion per mask
+(is the prediction the sum, the product, or neither?), and for class removal the confusion
+differences D_c = C(mask without c) − C_ref (red: lost, blue: gained).
 """
 from __future__ import annotations
 
@@ -53,6 +54,30 @@ def histogram_figure(result: dict):
     ax.set_ylabel("share of masked weights")
     ax.set_yscale("log")
     ax.legend(fontsize=7)
+    return fig
+
+
+def convergence_figure(result: dict):
+    """Per mask stage: its undecided share and the IoU of its kept set over the last quarter of
+    the stage, against the task family's thresholds (dashed), or None without records."""
+    convergence = result.get("convergence") or {}
+    stages = convergence.get("stages") or {}
+    if not stages:
+        return None
+    criterion = convergence["criterion"]
+    fig, axes = plt.subplots(1, 2, figsize=(max(6, 0.9 * len(stages) + 3), 3.2), squeeze=False)
+    x = np.arange(len(stages))
+    panels = (("undecided", "undecided share: σ(logit) in (0.1, 0.9)", criterion["max_undecided"]),
+              ("late_iou", "late IoU: kept set at 3/4 vs end", criterion["min_late_iou"]))
+    for ax, (key, title, threshold) in zip(axes[0], panels):
+        values = [np.nan if c[key] is None else c[key] for c in stages.values()]
+        ax.bar(x, values, color="tab:blue")
+        ax.axhline(threshold, color="k", linestyle="--", linewidth=1)
+        ax.set_xticks(x, list(stages), rotation=45, ha="right", fontsize=7)
+        ax.set_ylim(0, 1)
+        ax.set_title(title, fontsize=8)
+    verdict = "converged" if convergence["converged"] else "not converged"
+    axes[0][0].set_ylabel(verdict, fontsize=8)
     return fig
 
 
@@ -119,7 +144,8 @@ def confusion_difference_figure(result: dict):
     return fig
 
 
-FIGURES = {"sharing": sharing_figure, "mask_probabilities": histogram_figure, "accuracy": accuracy_figure,
+FIGURES = {"sharing": sharing_figure, "mask_probabilities": histogram_figure, "convergence": convergence_figure,
+           "accuracy": accuracy_figure,
            "operation_confusion": operation_confusion_figure, "confusion_difference": confusion_difference_figure}
 
 

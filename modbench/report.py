@@ -6,6 +6,7 @@ from typing import Sequence
 
 from tabulate import tabulate
 
+from modbench.gating import gated_scores
 from modbench.scores import not_variant
 
 
@@ -122,8 +123,37 @@ TABLES = {"specialize": accuracy_table, "reuse": accuracy_table, "sysgen": sysge
           "class_removal": class_removal_table, "stability": stability_table, "transfer": transfer_table}
 
 
+def convergence_table(runs: Sequence[dict], fmt: str = "simple") -> str:
+    """A row per mask stage: its undecided share, the share of decisions that flipped over its
+    last quarter and the IoU of its kept set with itself there, mean ± std over runs; then how
+    many runs meet the task family's criterion, and why the others do not."""
+    ok = [r for r in runs if r["status"] == "ok" and r["convergence"]["stages"]]
+    if not ok:
+        return ""
+
+    def column(values: list, digits: int = 3) -> str:
+        present = [v for v in values if v is not None]
+        return _cell(present, 1.0, digits) if present else "–"
+
+    rows = [[stage, column([r["convergence"]["stages"][stage]["undecided"] for r in ok]),
+             column([r["convergence"]["stages"][stage]["late_flips"] for r in ok], 4),
+             column([r["convergence"]["stages"][stage]["late_iou"] for r in ok])]
+            for stage in ok[0]["convergence"]["stages"]]
+    criterion = ok[0]["convergence"]["criterion"]
+    table = tabulate(rows, headers=["mask stage", "undecided", "late flips", "late IoU"], tablefmt=fmt,
+                     disable_numparse=True)
+    converged = sum(r["convergence"]["converged"] for r in ok)
+    lines = [table, "", f"converged: {converged} of {len(ok)} runs (criterion: undecided ≤ {criterion['max_undecided']:g}, "
+             f"late IoU ≥ {criterion['min_late_iou']:g}, control mask ≤ {100 * criterion['max_control_drop']:g} points "
+             "below the unmasked network)"]
+    lines += [f"  seed {r['seeds']['run']}: " + "; ".join(r["convergence"]["reasons"])
+              for r in ok if not r["convergence"]["converged"]]
+    return "\n".join(lines)
+
+
 def score_table(runs: Sequence[dict], fmt: str = "simple") -> str:
-    """Every score, mean ± std over runs; a score null in some runs says how many."""
+    """Every score, mean ± std over runs; a score null in some runs says how many, and one whose
+    masks did not converge in some runs says so (it is never ranked)."""
     ok = [r for r in runs if r["status"] == "ok"]
     if not ok:
         return ""
@@ -131,8 +161,10 @@ def score_table(runs: Sequence[dict], fmt: str = "simple") -> str:
     for name in ok[0]["scores"]:
         values = [r["scores"][name] for r in ok if r["scores"][name] is not None]
         nulls = len(ok) - len(values)
+        unconverged = sum(name in gated_scores(r) for r in ok)
         cell = _cell(values, scale=1.0, digits=3) if values else "null"
-        rows.append([name, cell + (f"  ({nulls} null)" if nulls and values else "")])
+        notes = [f"{n} {what}" for n, what in ((nulls, "null"), (unconverged, "not converged")) if n and values]
+        rows.append([name, cell + (f"  ({', '.join(notes)})" if notes else "")])
     times = [r["wall_time_s"]["total"] for r in ok]
     rows.append(["wall time per run [s]", _cell(times, scale=1.0, digits=0)])
     return tabulate(rows, headers=["score", f"mean ± std over {len(ok)} runs"], tablefmt=fmt, disable_numparse=True)

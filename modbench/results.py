@@ -13,7 +13,9 @@ from typing import Any
 from modbench.errors import ModbenchError
 from modbench.scores import score_range
 
-SCHEMA_VERSION = 2  # 2: "details" (task-specific analyses), task "source"
+# 2: "details" (task-specific analyses), task "source"; 3: "convergence" (per-stage undecided
+# share and late flips, the family's criterion, the scores it keeps from ranking).
+SCHEMA_VERSION = 3
 
 # key -> allowed types (None means JSON null is allowed). Nested dicts are checked one level
 # down where their keys are fixed.
@@ -39,6 +41,7 @@ SCHEMA: dict[str, tuple] = {
     "sharing": (list, _NULL),
     "layers": (dict, _NULL),
     "masks": (dict, _NULL),
+    "convergence": (dict, _NULL),
     "details": (dict, _NULL),
 }
 NESTED: dict[str, tuple[str, ...]] = {
@@ -49,6 +52,7 @@ NESTED: dict[str, tuple[str, ...]] = {
     "seeds": ("run", "init", "train_order", "mask"),
     "config": ("trainer_version", "train", "mask", "mask_filter", "arch_size"),
 }
+CONVERGENCE_KEYS = ("stages", "criterion", "reference_sets", "converged", "reasons", "gated_scores")
 STATUSES = ("ok", "failed")
 
 
@@ -82,9 +86,12 @@ def validate(result: Any, source: str = "result") -> None:
     if result["status"] == "failed" and not result["error"]:
         raise ModbenchError(f"{source}: status is 'failed' but no error is recorded")
     if result["status"] == "ok":
-        for key in ("scores", "accuracy", "chance", "layers", "masks"):
+        for key in ("scores", "accuracy", "chance", "layers", "masks", "convergence"):
             if result[key] is None:
                 raise ModbenchError(f"{source}: status is 'ok' but {key!r} is null")
+        absent = [f for f in CONVERGENCE_KEYS if f not in result["convergence"]]
+        if absent:
+            raise ModbenchError(f"{source}: 'convergence' lacks {absent}; rerun to regenerate it")
         for name, value in result["scores"].items():
             low, high = score_range(name)
             if value is not None and not low <= value <= high:
@@ -110,8 +117,31 @@ def load(path: Path) -> dict:
         raise ModbenchError(f"{path}: cannot read it ({err.strerror}); pass a result.json file")
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ModbenchError(f"{path}: not valid JSON ({err}); the file is corrupted, rerun to rewrite it")
+    if isinstance(result, dict) and result.get("schema_version") == 2:
+        result = upgrade_v2(result)
     validate(result, str(path))
     return result
+
+
+def upgrade_v2(result: dict) -> dict:
+    """A schema-2 result read as schema 3. Its undecided shares are exact (0.1 and 0.9 are edges
+    of the stored 20-bin histograms); late flips were not recorded, so the criterion judges the
+    undecided shares and the control mask's faithfulness alone."""
+    from modbench.gating import gate
+    from modbench.tasks import TASKS
+
+    upgraded = {**result, "schema_version": SCHEMA_VERSION, "convergence": None}
+    if result.get("status") != "ok" or result["task"]["name"] not in TASKS:
+        return upgraded
+    histograms = (result.get("masks") or {}).get("keep_probability_histogram") or {}
+    upgraded["score_notes"] = dict(result["score_notes"] or {})
+    upgraded["convergence"] = {"stages": {
+        stage: {"steps": result["config"]["mask"].get("steps"), "undecided": sum(counts[2:-2]) / max(sum(counts), 1),
+                "late_flips": None, "late_iou": None, "checkpoints": []}
+        for stage, counts in histograms.items()}}
+    task = TASKS.get(result["task"]["name"])
+    gate(upgraded, task.convergence, task.faithfulness_sets())
+    return upgraded
 
 
 def write_atomic(path: Path, text: str | bytes) -> None:

@@ -47,4 +47,8 @@ def run_grid(
         print(report.TABLES[ok[0]["task"]["kind"] if ok else "specialize"](finished))
         print()
         print(report.score_table(finished))
+        convergence = report.convergence_table(finished)
+        if convergence:
+            print()
+            print(convergence)
     return 1 if any(r["status"] != "ok" for r in results.values()) else 0

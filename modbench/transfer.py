@@ -17,6 +17,7 @@ import torch
 
 from modbench.archs import build_model, input_parameter_names
 from modbench.masking import MaskNoise, MaskSet, binarize, init_logits, masked_weights
+from modbench.masking.convergence import ConvergenceTracker
 from modbench.masking.memory import keep_freed_memory
 from modbench.masking.trainer import FrozenModel, check_finite
 from modbench.optim import adam
@@ -63,9 +64,11 @@ def train_task(run, frozen: FrozenModel, sub: str, seed: int, used: MaskSet | No
     optimiser = adam([*weights.values(), *logits.values()], cfg.lr)
     keep_freed_memory()
     data_generator, noise = torch.Generator().manual_seed(seed), MaskNoise(seed)
+    tracker = ConvergenceTracker(cfg.steps)
     for step in range(cfg.steps):
         loss = joint_step(frozen, weights, logits, optimiser, task, sub, task.sample(sub, cfg.batch_size, data_generator),
                           cfg, noise, frozen_used)
+        tracker.observe(step + 1, logits)
         if step % 25 == 0 or step == cfg.steps - 1:
             check_finite(loss, f"the {sub} loss at step {step}")
         if on_step is not None:
@@ -73,7 +76,7 @@ def train_task(run, frozen: FrozenModel, sub: str, seed: int, used: MaskSet | No
     with torch.no_grad():  # frozen.params are detached views of these: they follow
         for name, param in frozen.module.named_parameters():
             param.copy_(weights[name])
-    return binarize(logits)
+    return binarize(logits, tracker.summary(logits))
 
 
 @PIPELINES.decorator("transfer")

@@ -18,10 +18,10 @@ def smoke_run(tmp_path_factory):
 def test_every_figure_of_a_result_is_a_png(smoke_run, tmp_path, capsys):
     assert cli.main(["plot", str(smoke_run), "--out", str(tmp_path)]) == 0
     names = sorted(p.name for p in tmp_path.glob("*.png"))
-    kinds = ("accuracy", "mask_probabilities", "operation_confusion", "sharing")
+    kinds = ("accuracy", "convergence", "mask_probabilities", "operation_confusion", "sharing")
     assert names == [f"addmul_fnn_smoke_seed0_{kind}.png" for kind in kinds]
     assert all((tmp_path / name).read_bytes().startswith(PNG_MAGIC) for name in names)
-    assert len(capsys.readouterr().out.splitlines()) == 4
+    assert len(capsys.readouterr().out.splitlines()) == 5
 
 
 def test_a_result_without_histograms_skips_that_figure(smoke_run, tmp_path):
@@ -31,7 +31,7 @@ def test_a_result_without_histograms_skips_that_figure(smoke_run, tmp_path):
     (tmp_path / "old.json").write_text(json.dumps(result))
     assert cli.main(["plot", str(tmp_path / "old.json"), "--out", str(tmp_path / "figs")]) == 0
     assert not list((tmp_path / "figs").glob("*mask_probabilities.png"))
-    assert len(list((tmp_path / "figs").glob("*.png"))) == 3
+    assert len(list((tmp_path / "figs").glob("*.png"))) == 4
 
 
 def test_nothing_to_plot_is_an_error(tmp_path, capsys):

@@ -16,6 +16,7 @@ from typing import Iterable, Sequence
 
 from modbench import results
 from modbench.errors import ModbenchError
+from modbench.gating import gated_scores
 
 
 @dataclass
@@ -27,6 +28,11 @@ class Entry:
     seeds: dict[int, dict[str, float | None]] = field(default_factory=dict)
     files: dict[int, Path] = field(default_factory=dict)
     origins: list[str] = field(default_factory=list)  # the folders given that hold its results
+    # per seed: whether its masks met the task family's convergence criterion (modbench.gating),
+    # the scores that kept from ranking, and its largest undecided share over the mask stages
+    converged: dict[int, bool] = field(default_factory=dict)
+    gated: dict[int, set[str]] = field(default_factory=dict)
+    undecided: dict[int, float | None] = field(default_factory=dict)
 
     def scores(self) -> list[str]:
         """Score names in the order the results list them."""
@@ -36,8 +42,20 @@ class Entry:
         return list(names)
 
     def values(self, score: str) -> list[float]:
-        """The seeds' values of `score` in seed order, leaving out nulls."""
-        return [s[score] for _, s in sorted(self.seeds.items()) if s.get(score) is not None]
+        """The seeds' values of `score` in seed order, leaving out nulls and scores of masks that
+        did not converge: what tables rank and compare tests."""
+        return [s[score] for seed, s in sorted(self.seeds.items())
+                if s.get(score) is not None and score not in self.gated.get(seed, ())]
+
+    def unconverged_values(self, score: str) -> list[float]:
+        """The values of `score` that unconverged masks gave: shown, never ranked."""
+        return [s[score] for seed, s in sorted(self.seeds.items())
+                if s.get(score) is not None and score in self.gated.get(seed, ())]
+
+    def mean_undecided(self) -> float | None:
+        """Mean over seeds of each seed's largest undecided share (None: no stage recorded)."""
+        values = [v for v in self.undecided.values() if v is not None]
+        return sum(values) / len(values) if values else None
 
 
 @dataclass
@@ -109,6 +127,10 @@ def collect(folders: Sequence[Path], tier: str | None = None) -> Collection:
                                 "keep one of them")
         entry.seeds[seed] = dict(result["scores"])
         entry.files[seed] = path
+        entry.converged[seed] = result["convergence"]["converged"]
+        entry.gated[seed] = gated_scores(result)
+        stages = result["convergence"]["stages"].values()
+        entry.undecided[seed] = max((s["undecided"] for s in stages), default=None)
         if origin not in entry.origins:
             entry.origins.append(origin)
     if not entries:

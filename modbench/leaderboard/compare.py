@@ -12,7 +12,9 @@ A null score means the network, or its control mask, does not perform a sub-func
 seed (DESIGN.md). Nulls are counted per side; when A learned in every seed and B in none, the row
 reads "not learned" and fails the gate (no test needed: B lost the task itself), and the reverse
 reads "learned". A row where a side has no value but the other has nulls too has no verdict; it
-is shown, not dropped.
+is shown, not dropped. A score from masks that did not converge (`modbench.gating`) is counted
+("+k not conv.") and never tested: a side whose seeds all miss the criterion gets no verdict and
+never fails the gate.
 """
 from __future__ import annotations
 
@@ -43,6 +45,7 @@ class Comparison:
     p_improvement: float  # P(B better than A), direction-aware; NaN for a descriptive score
     verdict: str  # "better", "worse", "higher"/"lower" (descriptive), "learned"/"not learned", or ""
     seeds: tuple[int, int, int, int] = (0, 0, 0, 0)  # seeds with a value in A, in B; null seeds in A, in B
+    unconverged: tuple[int, int] = (0, 0)  # seeds in A, in B whose masks did not converge (never tested)
 
     @property
     def gates(self) -> bool:
@@ -72,22 +75,25 @@ def compare(a: Path, b: Path, seed: int = TABLE_SEED) -> list[Comparison]:
         for score in [s for s in ea.scores() if s in eb.scores()]:
             order[task, score] = len(order)
             x, y = ea.values(score), eb.values(score)
-            seeds = (len(x), len(y), len(ea.seeds) - len(x), len(eb.seeds) - len(y))
+            unconverged = (len(ea.unconverged_values(score)), len(eb.unconverged_values(score)))
+            seeds = (len(x), len(y), len(ea.seeds) - len(x) - unconverged[0], len(eb.seeds) - len(y) - unconverged[1])
             if not x or not y:  # a side without any value: no estimate to test, but the row is shown
-                verdict = ("not learned" if x and not seeds[2] else "learned" if y and not seeds[3] else "")
+                # "not learned" needs nulls alone on B's side: unconverged masks say nothing either way
+                verdict = ("not learned" if x and not seeds[2] and not unconverged[1] else
+                           "learned" if y and not seeds[3] and not unconverged[0] else "")
                 lost.append(Comparison(task, score, stats.mean(x) if x else NAN, stats.mean(y) if y else NAN,
-                                       NAN, (NAN, NAN), NAN, NAN, NAN, verdict, seeds))
+                                       NAN, (NAN, NAN), NAN, NAN, NAN, verdict, seeds, unconverged))
                 continue
             testable = len(x) >= 2 and len(y) >= 2
             up = higher_is_better(score)
-            raw.append((task, score, x, y, seeds,
+            raw.append((task, score, x, y, seeds, unconverged,
                         stats.welch_p(x, y) if testable else NAN,
                         stats.mannwhitney_p(x, y) if testable else NAN,
                         NAN if not is_ranked(score) else
                         stats.probability_of_improvement(x, y) if up else stats.probability_of_improvement(y, x)))
-    welch, mwu = stats.holm([r[5] for r in raw]), stats.holm([r[6] for r in raw])
+    welch, mwu = stats.holm([r[6] for r in raw]), stats.holm([r[7] for r in raw])
     rows = []
-    for (task, score, x, y, seeds, _, _, p_improve), w, m in zip(raw, welch, mwu):
+    for (task, score, x, y, seeds, unconverged, _, _, p_improve), w, m in zip(raw, welch, mwu):
         difference = stats.mean(y) - stats.mean(x)
         if not w < ALPHA or difference == 0:
             verdict = ""
@@ -97,7 +103,7 @@ def compare(a: Path, b: Path, seed: int = TABLE_SEED) -> list[Comparison]:
             verdict = "better" if (difference > 0) == higher_is_better(score) else "worse"
         ci = stats.bootstrap_diff_ci(x, y, cell_rng(seed, "compare", task, score))
         rows.append(Comparison(task, score, stats.mean(x), stats.mean(y), difference, ci, w, m, p_improve, verdict,
-                               seeds))
+                               seeds, unconverged))
     return sorted(rows + lost, key=lambda r: order[r.task, r.score])
 
 
@@ -110,8 +116,12 @@ def _fmt(value: float, spec: str) -> str:
 
 
 def _seeds(r: Comparison) -> str:
+    def side(n: int, null: int, unconverged: int) -> str:
+        extra = [f"+{k} {what}" for k, what in ((null, "null"), (unconverged, "not conv.")) if k]
+        return f"{n} ({', '.join(extra)})" if extra else str(n)
+
     n_a, n_b, null_a, null_b = r.seeds
-    return f"{n_a}{f' (+{null_a} null)' if null_a else ''} / {n_b}{f' (+{null_b} null)' if null_b else ''}"
+    return f"{side(n_a, null_a, r.unconverged[0])} / {side(n_b, null_b, r.unconverged[1])}"
 
 
 def format_table(rows: list[Comparison]) -> str:

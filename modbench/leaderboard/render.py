@@ -16,7 +16,7 @@ from modbench.leaderboard.tables import ALPHA, Board, Row
 from modbench.scores import is_ranked
 from modbench.stats import MIN_SEEDS_TO_RANK
 
-HEADERS = ["score", "arch", "from", "seeds", "mean", "IQM", "95% CI", "tier"]
+HEADERS = ["score", "arch", "from", "seeds", "mean", "IQM", "95% CI", "tier", "converged", "undecided"]
 PAIR_HEADERS = ["score", "A", "B", "mean B − A", "Welch p (Holm)", "Mann–Whitney p (Holm)"]
 
 
@@ -26,9 +26,12 @@ def _num(value: float | None) -> str:
 
 def _cells(row: Row) -> list[str]:
     ci = "–" if row.ci is None else f"[{row.ci[0]:.3f}, {row.ci[1]:.3f}]"
-    tier = "n/a" if not is_ranked(row.score) else "–" if row.tier is None else str(row.tier)
-    seeds = f"{row.n_seeds} (+{row.n_null} null)" if row.n_null else str(row.n_seeds)
-    return [row.score, row.arch, row.origin, seeds, _num(row.mean), _num(row.iqm), ci, tier]
+    tier = ("n/a" if not is_ranked(row.score) else "not conv." if not row.n_seeds and row.n_unconverged
+            else "–" if row.tier is None else str(row.tier))
+    extra = [f"+{n} {what}" for n, what in ((row.n_null, "null"), (row.n_unconverged, "not conv.")) if n]
+    seeds = f"{row.n_seeds} ({', '.join(extra)})" if extra else str(row.n_seeds)
+    return [row.score, row.arch, row.origin, seeds, _num(row.mean), _num(row.iqm), ci, tier, row.converged,
+            _num(row.undecided)]
 
 
 def _legend(board: Board) -> list[str]:
@@ -45,6 +48,12 @@ def _legend(board: Board) -> list[str]:
         "is reuse on double addition, and the per-class values of class removal (relative_drop/<class>, "
         "other_target_share/<class>), whose means are ranked. Lower is better for combination_dependence and other_target_share, "
         "higher for every other score.",
+        "\"converged\": seeds whose masks meet the task family's convergence criterion (few undecided logits, "
+        "decisions settled over the last quarter of each mask stage, a control mask within 2 points of the unmasked "
+        "network; README, \"Mask convergence\"); \"undecided\": the mean over seeds of the largest share of a stage's "
+        "logits with keep-probability in (0.1, 0.9). \"not conv.\": seeds whose score comes from masks that miss the "
+        "criterion: stored, never ranked or gated on; a row whose seeds all miss it shows their values with tier "
+        "\"not conv.\" (each result file says why in score_notes).",
     ]
     if c.failed:
         lines.append(f"{len(c.failed)} failed run(s) left out, e.g. `{c.failed[0].as_posix()}`.")
@@ -87,12 +96,13 @@ def markdown(board: Board, command: str) -> str:
 def csv_text(board: Board) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["task", "score", "arch", "from", "seeds", "null_seeds", "mean", "iqm", "ci_low", "ci_high", "tier"])
+    writer.writerow(["task", "score", "arch", "from", "seeds", "null_seeds", "unconverged_seeds", "mean", "iqm",
+                     "ci_low", "ci_high", "tier", "converged", "undecided"])
     for r in board.rows:
         ci = r.ci or (None, None)
-        writer.writerow([r.task, r.score, r.arch, r.origin, r.n_seeds, r.n_null,
+        writer.writerow([r.task, r.score, r.arch, r.origin, r.n_seeds, r.n_null, r.n_unconverged,
                          *("" if v is None else f"{v:.6g}" for v in (r.mean, r.iqm, *ci)),
-                         "" if r.tier is None else r.tier])
+                         "" if r.tier is None else r.tier, r.converged, "" if r.undecided is None else f"{r.undecided:.4g}"])
     return out.getvalue()
 
 

@@ -47,6 +47,11 @@ class Row:
     ci: tuple[float, float] | None
     tier: int | None  # None: a descriptive score, fewer than MIN_SEEDS_TO_RANK seeds, or no value
     n_null: int = 0  # seeds whose score is null: a sub-function not learned (the result says why)
+    # seeds whose masks did not converge: their values are shown (mean, IQM, CI) only when no
+    # seed converged, and never ranked
+    n_unconverged: int = 0
+    converged: str = ""  # "k/n": seeds of the entry whose masks met the criterion
+    undecided: float | None = None  # mean over seeds of the largest undecided share of a stage
 
 
 @dataclass(frozen=True)
@@ -111,13 +116,15 @@ def task_table(entries: Sequence[Entry], seed: int = TABLE_SEED) -> tuple[list[R
                                                  sign * stats.mean(e.values(score)) if e.arch in tier_of else 0,
                                                  e.arch))
         for e in order:
-            values = e.values(score)
+            values, unconverged = e.values(score), e.unconverged_values(score)
+            shown = values or unconverged  # unconverged values only where no seed converged
             estimates = (None, None, None)
-            if values:
-                ci = stats.bootstrap_ci(values, cell_rng(seed, e.task, score, e.arch))
-                estimates = (stats.mean(values), stats.iqm(values), ci)
+            if shown:
+                ci = stats.bootstrap_ci(shown, cell_rng(seed, e.task, score, e.arch))
+                estimates = (stats.mean(shown), stats.iqm(shown), ci)
             rows.append(Row(e.task, score, e.arch, ", ".join(e.origins), len(values), *estimates, tier_of.get(e.arch),
-                            n_null=len(e.seeds) - len(values)))
+                            n_null=len(e.seeds) - len(values) - len(unconverged), n_unconverged=len(unconverged),
+                            converged=f"{sum(e.converged.values())}/{len(e.seeds)}", undecided=e.mean_undecided()))
     return rows, pairs
 
 

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import TYPE_CHECKING, Iterable, Mapping
 
 import torch
 
 from modbench.errors import ModbenchError
+
+if TYPE_CHECKING:
+    from modbench.masking.convergence import StageConvergence
 
 
 HISTOGRAM_BINS = 20  # equal bins over [0, 1] of the keep-probabilities σ(logit)
@@ -24,6 +27,9 @@ class MaskSet:
     # bins (None for sets made by algebra or loaded from disk): a mask that has converged is
     # bimodal at 0 and 1; one stopped early still has weights near its initial σ(2) ≈ 0.88.
     keep_probability_histogram: tuple[int, ...] | None = field(default=None, compare=False)
+    # How far the stage's decisions had settled (masking.convergence.StageConvergence; None for
+    # sets made by algebra or loaded from disk).
+    convergence: StageConvergence | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         for name, mask in self.masks.items():

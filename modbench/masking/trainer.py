@@ -16,6 +16,7 @@ from torch import nn
 from torch.func import functional_call
 
 from modbench.errors import ModbenchError, TrainingDiverged
+from modbench.masking.convergence import ConvergenceTracker, StageConvergence
 from modbench.masking.gumbel import MaskNoise, deterministic_mask, masked_weights
 from modbench.masking.maskset import HISTOGRAM_BINS, MaskSet
 from modbench.masking.memory import keep_freed_memory
@@ -235,11 +236,13 @@ def train_mask(
     seed: int,
     on_step: Callable[[int], None] | None = None,
     fixed: MaskSet | None = None,
+    tracker: ConvergenceTracker | None = None,
 ) -> dict[str, torch.Tensor]:
     """Train one stage's logits from scratch; returns them (detached). `seed` drives both the
     batch order and the mask noise. Tensors in `fixed` keep that binary mask and get no logits
-    (class removal freezes the classifier's mask). The caller puts the module in the mode the
-    method needs (eval: dropout off, BatchNorm on running statistics)."""
+    (class removal freezes the classifier's mask). `tracker` watches the decisions settle
+    (it reads the logits, so the numbers do not depend on it). The caller puts the module in
+    the mode the method needs (eval: dropout off, BatchNorm on running statistics)."""
     keep_freed_memory()
     data_generator = torch.Generator().manual_seed(seed)
     noise = MaskNoise(seed)
@@ -249,6 +252,8 @@ def train_mask(
     for step in range(cfg.steps):
         batch = sample_batch(cfg.batch_size, data_generator)
         mask_step(frozen, logits, optimiser, loss_fn, batch, cfg, noise, fixed_weights)
+        if tracker is not None:
+            tracker.observe(step + 1, logits)
         if on_step is not None:
             on_step(step)
     for name, l in logits.items():  # NaN gradients leave NaN logits, which would binarise to 0
@@ -256,9 +261,10 @@ def train_mask(
     return {n: l.detach() for n, l in logits.items()}
 
 
-def binarize(logits: dict[str, torch.Tensor]) -> MaskSet:
-    """The deterministic masks (keep iff logit ≥ 0), with the histogram of σ(logit)."""
+def binarize(logits: dict[str, torch.Tensor], convergence: StageConvergence | None = None) -> MaskSet:
+    """The deterministic masks (keep iff logit ≥ 0), with the histogram of σ(logit) and, when
+    the stage was tracked, how far its decisions had settled."""
     probabilities = torch.cat([torch.sigmoid(l.detach().flatten().float()) for l in logits.values()])
     histogram = torch.histc(probabilities, bins=HISTOGRAM_BINS, min=0.0, max=1.0)
     return MaskSet({n: deterministic_mask(l) for n, l in logits.items()},
-                   tuple(int(c) for c in histogram.tolist()))
+                   tuple(int(c) for c in histogram.tolist()), convergence)

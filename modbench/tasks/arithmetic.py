@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 from modbench.contracts import VectorIO
 from modbench.masking.trainer import Batch, ForwardFn, MaskConfig, MaskFilter
+from modbench.gating import ConvergenceCriterion
 from modbench.tasks.base import TASKS, Task, TierBudget, data_rng, fingerprint
 from modbench.training import TrainConfig
 
@@ -48,6 +49,7 @@ def decode_number(one_hot: torch.Tensor) -> torch.Tensor:
 class _DigitTask(Task):
     """Shared machinery: problems as integer rows, encoded per batch; answers as digit heads."""
 
+    convergence = ConvergenceCriterion(max_undecided=0.10, min_late_iou=0.98)
     n_columns: ClassVar[int]
     beta: ClassVar[dict[str, float]] = {}
 

@@ -16,6 +16,7 @@ import torch
 
 from modbench.contracts import Contract
 from modbench.errors import ModbenchError
+from modbench.gating import ConvergenceCriterion
 from modbench.masking.maskset import MaskSet
 from modbench.masking.trainer import Batch, ForwardFn, MaskConfig, MaskFilter
 from modbench.registry import Registry
@@ -47,6 +48,8 @@ class Task(ABC):
     contract: ClassVar[Contract]
     # The data source of `modbench check`'s smoke runs: small enough to build in seconds.
     smoke_source: ClassVar[str] = "generated"
+    # What "converged" means for this family's masks (modbench.gating; README, "Mask convergence").
+    convergence: ClassVar[ConvergenceCriterion]
 
     def __init__(self, source: str = "generated") -> None:
         if source != "generated":
@@ -59,6 +62,11 @@ class Task(ABC):
     def eval_sets(self) -> tuple[str, ...]:
         """The evaluation sets `accuracy` and `chance` accept."""
         return self.subfunctions
+
+    @classmethod
+    def faithfulness_sets(cls) -> tuple[str, ...]:
+        """Evaluation sets on which the control mask must stay close to the unmasked network."""
+        return cls.subfunctions
 
     @property
     def mask_stages(self) -> int:
@@ -120,6 +128,10 @@ class SysgenTask(Task):
     def extrapolation_sets(self) -> tuple[str, ...]:
         """Test sets outside the training distribution, scored with the IID network itself."""
         return ()
+
+    @classmethod
+    def faithfulness_sets(cls) -> tuple[str, ...]:
+        return (cls.iid,)
 
     def own_mask_sets(self, split: str) -> tuple[str, ...]:
         """Where split `split`'s own mask is evaluated."""

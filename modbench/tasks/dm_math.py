@@ -30,6 +30,7 @@ from modbench.data.math_source import load_math, math_fingerprint
 from modbench.errors import ModbenchError
 from modbench.masking.trainer import Batch, ForwardFn, MaskConfig, MaskFilter
 from modbench.seq2seq import bucketed_loss, sequence_accuracy
+from modbench.gating import ConvergenceCriterion
 from modbench.tasks.base import TASKS, SysgenTask, TierBudget
 from modbench.training import TrainConfig
 
@@ -100,6 +101,7 @@ class MathTask(SysgenTask):
     )
 
     output_tokens: ClassVar[tuple[str, ...]] = ("EOS", *ALPHABET)
+    convergence = ConvergenceCriterion(max_undecided=0.10, min_late_iou=0.98)
 
     def __init__(self, source: str = "generated") -> None:
         self.source = source

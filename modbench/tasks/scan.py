@@ -23,6 +23,7 @@ from modbench.data import INPUT_WORDS, OUTPUT_TOKENS, load_scan, scan_fingerprin
 from modbench.errors import ModbenchError
 from modbench.masking.trainer import Batch, ForwardFn, MaskConfig, MaskFilter
 from modbench.seq2seq import bucketed_loss, sequence_accuracy
+from modbench.gating import ConvergenceCriterion
 from modbench.tasks.base import TASKS, SysgenTask, TierBudget
 from modbench.training import TrainConfig
 
@@ -74,6 +75,7 @@ class Scan(SysgenTask):
         max_src_len=MAX_COMMAND_WORDS + 1, max_tgt_len=MAX_ACTIONS,
     )
     output_tokens: ClassVar[tuple[str, ...]] = ("EOS", *OUTPUT_TOKENS)
+    convergence = ConvergenceCriterion(max_undecided=0.10, min_late_iou=0.98)
 
     def __init__(self, source: str = "generated") -> None:
         self.source = source

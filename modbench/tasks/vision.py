@@ -25,6 +25,7 @@ from modbench.archs import ARCHS
 from modbench.contracts import ImageIO, VectorIO
 from modbench.data.images import load_images
 from modbench.masking.trainer import Batch, ForwardFn, MaskConfig, MaskFilter
+from modbench.gating import ConvergenceCriterion
 from modbench.tasks.base import TASKS, Task, TierBudget, data_rng
 from modbench.training import TrainConfig
 
@@ -44,6 +45,11 @@ class ImageTask(Task):
     contract: ClassVar[ImageIO] = MNIST1D  # the offline default; an instance takes its data's shape
     real_dataset: ClassVar[str] = "cifar10"
     smoke_source = "generated:1000"
+    convergence = ConvergenceCriterion(max_undecided=0.10, min_late_iou=0.98)
+
+    @classmethod
+    def faithfulness_sets(cls) -> tuple[str, ...]:
+        return ("all",)  # accuracy over every class
 
     def __init__(self, source: str = "generated") -> None:
         self.source = source
@@ -162,6 +168,11 @@ class Transfer(Task):
     contract: ClassVar[VectorIO] = VectorIO(n_in=40, n_heads=1, n_classes=N_CLASSES)
     real_dataset = "mnist"
     smoke_source = "generated:1000"
+    convergence = ConvergenceCriterion(max_undecided=0.10, min_late_iou=0.98)
+
+    @classmethod
+    def faithfulness_sets(cls) -> tuple[str, ...]:
+        return ()  # weights and masks train jointly: no unmasked network to match
 
     def __init__(self, source: str = "generated") -> None:
         self.source = source
