@@ -19,7 +19,7 @@ from modbench.archs import build_model, input_parameter_names
 from modbench.masking import MaskNoise, MaskSet, binarize, init_logits, masked_weights
 from modbench.masking.convergence import ConvergenceTracker
 from modbench.masking.memory import keep_freed_memory
-from modbench.masking.trainer import FrozenModel, check_finite
+from modbench.masking.trainer import FrozenModel, check_finite, set_scheduled_lr
 from modbench.optim import adam
 from modbench.pipelines import PIPELINES, Tick, _timed, frozen_network
 
@@ -66,6 +66,7 @@ def train_task(run, frozen: FrozenModel, sub: str, seed: int, used: MaskSet | No
     data_generator, noise = torch.Generator().manual_seed(seed), MaskNoise(seed)
     tracker = ConvergenceTracker(cfg.steps)
     for step in range(cfg.steps):
+        set_scheduled_lr(optimiser, cfg, step)
         loss = joint_step(frozen, weights, logits, optimiser, task, sub, task.sample(sub, cfg.batch_size, data_generator),
                           cfg, noise, frozen_used)
         tracker.observe(step + 1, logits)

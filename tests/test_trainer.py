@@ -190,3 +190,25 @@ def test_freed_memory_is_kept_where_glibc_allocates():
     from modbench.masking.memory import keep_freed_memory
 
     assert keep_freed_memory() is (platform.libc_ver()[0] == "glibc")
+
+
+def test_the_cosine_schedule_falls_from_the_rate_to_zero_and_constant_stays():
+    from modbench.masking.trainer import set_scheduled_lr
+
+    logit = torch.zeros(3, requires_grad=True)
+    optimiser = torch.optim.Adam([logit], lr=1.0)
+    rates = {}
+    for schedule in ("constant", "cosine"):
+        cfg = MaskConfig(steps=4, batch_size=8, lr=0.2, lr_schedule=schedule)
+        rates[schedule] = []
+        for step in range(cfg.steps):
+            set_scheduled_lr(optimiser, cfg, step)
+            rates[schedule].append(optimiser.param_groups[0]["lr"])
+    assert rates["constant"] == [0.2] * 4
+    # 0.2 · ½(1 + cos(π s / 4)) for s = 0..3: 0.2, 0.2·(2 + √2)/4, 0.1, 0.2·(2 − √2)/4
+    assert rates["cosine"] == pytest.approx([0.2, 0.2 * (2 + 2**0.5) / 4, 0.1, 0.2 * (2 - 2**0.5) / 4])
+
+
+def test_an_unknown_schedule_is_refused_in_one_line():
+    with pytest.raises(ModbenchError, match="unknown mask lr_schedule 'linear'; choose one of constant, cosine"):
+        MaskConfig(lr_schedule="linear")

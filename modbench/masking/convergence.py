@@ -57,10 +57,11 @@ def _decisions(logits: Mapping[str, torch.Tensor]) -> torch.Tensor:
 class ConvergenceTracker:
     """Feed it `observe(steps_done, logits)` after every update; `summary(logits)` at the end."""
 
-    def __init__(self, steps: int) -> None:
+    def __init__(self, steps: int, checkpoints: tuple[float, ...] = CHECKPOINTS) -> None:
         self.steps = steps
-        # distinct positive steps; a 1-step stage has one checkpoint and no window to compare
-        self._at = sorted({max(1, round(steps * f)) for f in CHECKPOINTS}) if steps > 0 else []
+        # distinct positive steps; a 1-step stage has one checkpoint and no window to compare.
+        # The last window (between the last two) is the one the criterion reads.
+        self._at = sorted({max(1, round(steps * f)) for f in checkpoints}) if steps > 0 else []
         self._last: torch.Tensor | None = None
         self._checkpoints: list[Checkpoint] = []
 

@@ -7,6 +7,7 @@ The frozen network is never modified: masked weights W ⊙ m are handed to
 from __future__ import annotations
 
 import fnmatch
+import math
 import warnings
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
@@ -41,6 +42,19 @@ LossFn = Callable[[ForwardFn, Batch], torch.Tensor]
 SampleFn = Callable[[int, torch.Generator], Batch]
 
 
+# The rate of step `step` (0-based) of `steps`, as a share of MaskConfig.lr.
+LR_SCHEDULES: dict[str, Callable[[int, int], float]] = {
+    "constant": lambda step, steps: 1.0,
+    "cosine": lambda step, steps: 0.5 * (1.0 + math.cos(math.pi * step / steps)),
+}
+
+
+def set_scheduled_lr(optimiser: torch.optim.Optimizer, cfg: "MaskConfig", step: int) -> None:
+    """Give every parameter group the rate `cfg.lr_schedule` sets for `step`."""
+    for group in optimiser.param_groups:
+        group["lr"] = cfg.lr * LR_SCHEDULES[cfg.lr_schedule](step, cfg.steps)
+
+
 @dataclass(frozen=True)
 class MaskConfig:
     """Hyper-parameters of one mask stage. Defaults are the paper's (paper_spec §2, §4.1)."""
@@ -53,8 +67,14 @@ class MaskConfig:
     init: float = 2.0
     grad_clip: float = 1.0
     tau: float = 1.0
+    # How the rate moves over the stage (LR_SCHEDULES): "constant" (the paper) or "cosine"
+    # (lr · ½(1 + cos(π · step / steps)), to 0 at the end: decisions settle within the budget).
+    lr_schedule: str = "constant"
 
     def __post_init__(self) -> None:
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ModbenchError(f"unknown mask lr_schedule {self.lr_schedule!r}; choose one of "
+                                f"{', '.join(LR_SCHEDULES)}")
         if self.batch_size % self.n_samples:
             raise ModbenchError(
                 f"mask batch_size {self.batch_size} is not divisible by n_samples "
@@ -250,6 +270,7 @@ def train_mask(
     logits = init_logits(frozen, cfg, skip=list(fixed.masks) if fixed else ())
     optimiser = adam(logits.values(), cfg.lr)
     for step in range(cfg.steps):
+        set_scheduled_lr(optimiser, cfg, step)
         batch = sample_batch(cfg.batch_size, data_generator)
         mask_step(frozen, logits, optimiser, loss_fn, batch, cfg, noise, fixed_weights)
         if tracker is not None:
