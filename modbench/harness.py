@@ -28,6 +28,7 @@ from modbench.pipelines import PIPELINES
 from modbench.tasks import TASKS, Task, TierBudget
 
 MASKS_FILE = "masks.safetensors"
+NULL_STREAM = 1_000_000  # the SeedSequence child that seeds a run's null masks
 
 
 @dataclass(frozen=True)
@@ -54,11 +55,15 @@ def derive_seeds(seed: int, stages: list[str], extra_trainings: list[str] = ()) 
     n = len(stages)
     children = np.random.SeedSequence(seed).spawn(2 + n + 2 * len(extra_trainings))
     as_int = [int(c.generate_state(1, np.uint64)[0] >> 1) for c in children]
+    # the random masks of the scores' nulls (modbench.nulls): child NULL_STREAM, far past any
+    # counted child, so it moves with neither the stages nor the extra trainings
+    null = np.random.SeedSequence(seed, spawn_key=(NULL_STREAM,))
     seeds = {
         "run": seed,
         "init": as_int[0],
         "train_order": as_int[1],
         "mask": dict(zip(stages, as_int[2 : 2 + n])),
+        "null": int(null.generate_state(1, np.uint64)[0] >> 1),
     }
     if extra_trainings:  # networks trained on one split each (sysgen tasks)
         rest = as_int[2 + n :]
@@ -188,6 +193,7 @@ def _skeleton(run: Prepared) -> dict:
         "layers": None,
         "masks": None,
         "convergence": None,
+        "nulls": None,
         "details": None,
     }
 

@@ -21,6 +21,7 @@ from modbench import analysis
 from modbench.archs import build_model, io_parameter_names
 from modbench.masking import FrozenModel, MaskSet, binarize, train_mask
 from modbench.masking.convergence import ConvergenceTracker
+from modbench.nulls import null_scores
 from modbench.registry import Registry
 from modbench.scores import compute_scores, sysgen_scores
 from modbench.stages import StagePool, stage_pool
@@ -149,24 +150,35 @@ def train_and_mask(run, result: dict, tick: Tick, pool: StagePool | None = None)
     return model, frozen, io_parameter_names(model, masked), stages, timer
 
 
+def modularity_scores(run, frozen: FrozenModel, stages: dict[str, MaskSet], io_names: Sequence[str]):
+    """P_specialize or P_reuse and the sharing totals of these masks: (scores, notes, accuracy,
+    per-pair sharing)."""
+    task = run.task
+    subs = list(task.subfunctions)
+    variants = analysis.mask_variants(stages["control"], {f: stages[f] for f in subs}, io_names)
+    accuracy = analysis.evaluate_variants(frozen, task, variants)
+    scores, notes = compute_scores(task.kind, accuracy, {f: task.chance(f) for f in subs}, subs)
+    pair_sharing = analysis.sharing(stages, subs, io_names)
+    # Sharing totals of the (first) sub-function pair are scores too: leaderboard columns.
+    for key in ("iou", "iomin", "shared_fraction", "hidden_iomin"):
+        scores[key if key == "hidden_iomin" else f"shared_{key}"] = pair_sharing[0][key]
+    return scores, notes, accuracy, pair_sharing
+
+
 @PIPELINES.decorator("specialize")
 @PIPELINES.decorator("reuse")
 def modularity(run, result: dict, tick: Tick) -> dict[str, MaskSet]:
     task = run.task
     _, frozen, io_names, stages, timer = train_and_mask(run, result, tick)
     subs = list(task.subfunctions)
-    variants = analysis.mask_variants(stages["control"], {f: stages[f] for f in subs}, io_names)
-    accuracy = analysis.evaluate_variants(frozen, task, variants)
-    chance = {f: task.chance(f) for f in subs}
-    scores, notes = compute_scores(task.kind, accuracy, chance, subs)
-    pair_sharing = analysis.sharing(stages, subs, io_names)
-    # Sharing totals of the (first) sub-function pair are scores too: leaderboard columns.
-    for key in ("iou", "iomin", "shared_fraction", "hidden_iomin"):
-        scores[key if key == "hidden_iomin" else f"shared_{key}"] = pair_sharing[0][key]
+    scores, notes, accuracy, pair_sharing = modularity_scores(run, frozen, stages, io_names)
+    nulls = null_scores(lambda masks: modularity_scores(run, frozen, masks, io_names)[0], stages,
+                        result["seeds"]["null"])
     details = task.details(frozen.forward_with, stages)
     _timed(result, "evaluation", timer)
-    result.update(scores=scores, score_notes=notes, chance=chance, accuracy=accuracy, details=details,
-                  sharing=pair_sharing, layers=analysis.layer_statistics(stages, subs, io_names))
+    result.update(scores=scores, score_notes=notes, chance={f: task.chance(f) for f in subs}, accuracy=accuracy,
+                  details=details, nulls=nulls, sharing=pair_sharing,
+                  layers=analysis.layer_statistics(stages, subs, io_names))
     return stages
 
 
@@ -200,6 +212,14 @@ def systematic_generalisation(run, result: dict, tick: Tick) -> dict[str, MaskSe
             "control": evaluate(stages["control"], task.eval_sets),
             **{s: evaluate(stages[s], task.own_mask_sets(s)) for s in splits},
         }
+
+        def dependence(masks: dict[str, MaskSet]) -> dict[str, float | None]:
+            """Combination dependence under these split masks (the control mask is the learned one)."""
+            own = {**accuracy, **{s: {s: task.accuracy(frozen.forward_with(masks[s]), s)} for s in splits},
+                   "sysgen": {}}
+            return sysgen_scores(own, {s: task.chance(s) for s in task.eval_sets}, task.iid, splits)[0]
+
+        nulls = null_scores(dependence, stages, seeds["null"])
         output_removal = {
             s: analysis.output_row_removal(stages["control"], stages[s], model.output_parameter, task.output_tokens)
             for s in splits
@@ -218,7 +238,7 @@ def systematic_generalisation(run, result: dict, tick: Tick) -> dict[str, MaskSe
 
     chance = {s: task.chance(s) for s in task.eval_sets}
     scores, notes = sysgen_scores(accuracy, chance, task.iid, splits)
-    result.update(scores=scores, score_notes=notes, chance=chance, accuracy=accuracy,
+    result.update(scores=scores, score_notes=notes, chance=chance, accuracy=accuracy, nulls=nulls,
                   sharing=analysis.sharing(stages, splits, io_names),
                   layers=analysis.layer_statistics(stages, splits, io_names),
                   details={"output_token_removal": output_removal})

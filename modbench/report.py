@@ -7,6 +7,7 @@ from typing import Sequence
 from tabulate import tabulate
 
 from modbench.gating import gated_scores
+from modbench.nulls import null_mean
 from modbench.scores import not_variant
 
 
@@ -152,8 +153,9 @@ def convergence_table(runs: Sequence[dict], fmt: str = "simple") -> str:
 
 
 def score_table(runs: Sequence[dict], fmt: str = "simple") -> str:
-    """Every score, mean ± std over runs; a score null in some runs says how many, and one whose
-    masks did not converge in some runs says so (it is never ranked)."""
+    """Every score, mean ± std over runs, beside its null (random masks of the learned masks'
+    densities); a score null in some runs says how many, and one whose masks did not converge
+    in some runs says so (it is never ranked)."""
     ok = [r for r in runs if r["status"] == "ok"]
     if not ok:
         return ""
@@ -164,7 +166,10 @@ def score_table(runs: Sequence[dict], fmt: str = "simple") -> str:
         unconverged = sum(name in gated_scores(r) for r in ok)
         cell = _cell(values, scale=1.0, digits=3) if values else "null"
         notes = [f"{n} {what}" for n, what in ((nulls, "null"), (unconverged, "not converged")) if n and values]
-        rows.append([name, cell + (f"  ({', '.join(notes)})" if notes else "")])
+        random = [v for v in (null_mean(r["nulls"], name) for r in ok) if v is not None]
+        rows.append([name, cell + (f"  ({', '.join(notes)})" if notes else ""),
+                     _cell(random, scale=1.0, digits=3) if random else "–"])
     times = [r["wall_time_s"]["total"] for r in ok]
-    rows.append(["wall time per run [s]", _cell(times, scale=1.0, digits=0)])
-    return tabulate(rows, headers=["score", f"mean ± std over {len(ok)} runs"], tablefmt=fmt, disable_numparse=True)
+    rows.append(["wall time per run [s]", _cell(times, scale=1.0, digits=0), ""])
+    return tabulate(rows, headers=["score", f"mean ± std over {len(ok)} runs", "null (random masks)"], tablefmt=fmt,
+                    disable_numparse=True)

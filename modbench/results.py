@@ -14,7 +14,8 @@ from modbench.errors import ModbenchError
 from modbench.scores import score_range
 
 # 2: "details" (task-specific analyses), task "source"; 3: "convergence" (per-stage undecided
-# share and late flips, the family's criterion, the scores it keeps from ranking).
+# share and late flips, the family's criterion, the scores it keeps from ranking) and "nulls"
+# (each mask score under random masks of the learned masks' densities).
 SCHEMA_VERSION = 3
 
 # key -> allowed types (None means JSON null is allowed). Nested dicts are checked one level
@@ -42,6 +43,7 @@ SCHEMA: dict[str, tuple] = {
     "layers": (dict, _NULL),
     "masks": (dict, _NULL),
     "convergence": (dict, _NULL),
+    "nulls": (dict, _NULL),  # null before schema 3
     "details": (dict, _NULL),
 }
 NESTED: dict[str, tuple[str, ...]] = {
@@ -130,7 +132,7 @@ def upgrade_v2(result: dict) -> dict:
     from modbench.gating import gate
     from modbench.tasks import TASKS
 
-    upgraded = {**result, "schema_version": SCHEMA_VERSION, "convergence": None}
+    upgraded = {**result, "schema_version": SCHEMA_VERSION, "convergence": None, "nulls": None}
     if result.get("status") != "ok" or result["task"]["name"] not in TASKS:
         return upgraded
     histograms = (result.get("masks") or {}).get("keep_probability_histogram") or {}

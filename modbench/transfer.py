@@ -18,6 +18,7 @@ import torch
 from modbench.archs import build_model, input_parameter_names
 from modbench.masking import MaskNoise, MaskSet, binarize, init_logits, masked_weights
 from modbench.masking.convergence import ConvergenceTracker
+from modbench.nulls import null_scores
 from modbench.masking.memory import keep_freed_memory
 from modbench.masking.trainer import FrozenModel, check_finite, set_scheduled_lr
 from modbench.optim import adam
@@ -80,6 +81,25 @@ def train_task(run, frozen: FrozenModel, sub: str, seed: int, used: MaskSet | No
     return binarize(logits, tracker.summary(logits))
 
 
+def shared_fractions(stages: dict[str, MaskSet], names: list[str]) -> dict[str, dict[str, float | None]]:
+    """Per task p ≥ 1 (in order) and tensor: |m_p ∧ U_{<p}| / |m_p|, U the union of earlier masks."""
+    shared, used = {}, None
+    for sub, mask in stages.items():
+        if used is not None:
+            shared[sub] = {n: mask.shared_fraction(used, [n]) for n in names}
+        used = mask if used is None else used | mask
+    return shared
+
+
+def sharing_scores(shared: dict[str, dict[str, float | None]], hidden: list[str]) -> dict[str, float | None]:
+    """`shared_fraction/<tensor>`: the mean over tasks of each hidden weight tensor's shared fraction."""
+    scores = {}
+    for name in hidden:
+        values = [s[name] for s in shared.values() if s.get(name) is not None]
+        scores[f"shared_fraction/{name}"] = sum(values) / len(values) if values else None
+    return scores
+
+
 @PIPELINES.decorator("transfer")
 def transfer(run, result: dict, tick: Tick) -> dict[str, MaskSet]:
     task, seeds = run.task, result["seeds"]
@@ -89,23 +109,24 @@ def transfer(run, result: dict, tick: Tick) -> dict[str, MaskSet]:
     first_layer = input_parameter_names(model, masked)
     stages: dict[str, MaskSet] = {}
     used: MaskSet | None = None
-    accuracy, shared = {}, {}
+    accuracy = {}
     for sub in task.subfunctions:
         mask = train_task(run, frozen, sub, seeds["mask"][sub], used, first_layer, tick(f"task:{sub}"))
         stages[sub] = mask
         accuracy[sub] = {sub: task.accuracy(frozen.forward_with(mask), sub)}
-        if used is not None:
-            shared[sub] = {n: mask.shared_fraction(used, [n]) for n in masked if n not in first_layer}
         used = mask if used is None else used | mask
     _timed(result, "train_and_masks", timer)
-    hidden = [n for n in masked if n not in first_layer and n.rsplit(".", 1)[-1].startswith("weight")]  # nn.LSTM: weight_hh_l0
-    scores = {}
-    for name in hidden:
-        values = [s[name] for s in shared.values() if s.get(name) is not None]
-        scores[f"shared_fraction/{name}"] = sum(values) / len(values) if values else None
-    scores["task_accuracy"] = sum(a[s] for s, a in accuracy.items()) / len(accuracy)
+    scored = [n for n in masked if n not in first_layer]
+    hidden = [n for n in scored if n.rsplit(".", 1)[-1].startswith("weight")]  # nn.LSTM: weight_hh_l0
+    shared = shared_fractions(stages, scored)
+    scores = {**sharing_scores(shared, hidden),
+              "task_accuracy": sum(a[s] for s, a in accuracy.items()) / len(accuracy)}
+    # the null: the same shares from random masks of each task's per-tensor density (accuracy has
+    # none: the weights were trained with the learned masks)
+    nulls = null_scores(lambda masks: sharing_scores(shared_fractions(masks, scored), hidden), stages, seeds["null"])
     result.update(
         scores=scores, score_notes={k: "every mask of this layer is empty" for k, v in scores.items() if v is None},
+        nulls=nulls,
         chance={s: task.chance(s) for s in task.subfunctions}, accuracy=accuracy, sharing=[],
         layers={n: {"size": frozen.params[n].numel(), "io": n in first_layer,
                     "density": {s: float(m.masks[n].float().mean()) for s, m in stages.items()}} for n in masked},

@@ -12,6 +12,7 @@ from __future__ import annotations
 from modbench import analysis
 from modbench.archs import output_parameter_names
 from modbench.masking import MaskSet
+from modbench.nulls import null_scores
 from modbench.pipelines import PIPELINES, Tick, _timed, train_stage_masks, trained_and_frozen
 from modbench.scores import class_specificity
 from modbench.stages import stage_pool
@@ -31,12 +32,19 @@ def class_removal(run, result: dict, tick: Tick) -> dict[str, MaskSet]:
         timer = _timed(result, "masks", timer)
         confusions = {"full": task.confusion(frozen.forward_with(None))}
         confusions.update({stage: task.confusion(frozen.forward_with(mask)) for stage, mask in stages.items()})
-    chance = task.chance(None)
-    removed = {s: task.removed_class(s) for s in task.subfunctions}
-    scores, notes = class_specificity(confusions, removed, chance)
+        chance = task.chance(None)
+        removed = {s: task.removed_class(s) for s in task.subfunctions}
+        scores, notes = class_specificity(confusions, removed, chance)
+
+        def specificity(masks: dict[str, MaskSet]) -> dict[str, float | None]:
+            drawn = {stage: task.confusion(frozen.forward_with(masks[stage])) for stage in task.subfunctions}
+            return class_specificity({**confusions, **drawn}, removed, chance)[0]
+
+        # the classifier's mask stays the control mask's in every draw, as in training
+        nulls = null_scores(specificity, stages, seeds["null"], keep_tensors=output_parameter_names(model, masked))
     _timed(result, "evaluation", timer)
     result.update(
-        scores=scores, score_notes=notes, chance={"all": chance},
+        scores=scores, score_notes=notes, chance={"all": chance}, nulls=nulls,
         accuracy={stage: {"all": float(c.diagonal() @ task.class_shares()), **_per_class(c)}
                   for stage, c in confusions.items()},
         sharing=[], layers=analysis.layer_statistics(stages, [], output_parameter_names(model, masked)),
@@ -60,12 +68,19 @@ def stability(run, result: dict, tick: Tick) -> dict[str, MaskSet]:
         accuracy["control"] = {"all": task.accuracy(frozen.forward_with(stages["control"]), None)}
         accuracy["full"] = {"all": task.accuracy(frozen.forward_with(None), None)}
     pairs = task.pairs()
-    ious = {f"pair{i}": stages[f"pair{i}_a"].iou(stages[f"pair{i}_b"]) for i in range(len(pairs))}
-    values = [v for v in ious.values() if v is not None]
+
+    def pair_ious(masks: dict[str, MaskSet]) -> dict[str, float | None]:
+        return {f"pair{i}": masks[f"pair{i}_a"].iou(masks[f"pair{i}_b"]) for i in range(len(pairs))}
+
+    def stability_iou(masks: dict[str, MaskSet]) -> dict[str, float | None]:
+        values = [v for v in pair_ious(masks).values() if v is not None]
+        return {"stability_iou": sum(values) / len(values) if values else None}
+
+    ious, scores = pair_ious(stages), stability_iou(stages)
     _timed(result, "evaluation", timer)
     result.update(
-        scores={"stability_iou": sum(values) / len(values) if values else None},
-        score_notes={} if values else {"stability_iou": "every mask is empty"},
+        scores=scores, score_notes={} if scores["stability_iou"] is not None else {"stability_iou": "every mask is empty"},
+        nulls=null_scores(stability_iou, stages, seeds["null"]),
         chance={"all": task.chance(None)}, accuracy=accuracy, sharing=[],
         layers=analysis.layer_statistics(stages, [], []),
         details={"pairs": [list(p) for p in pairs], "iou": ious},

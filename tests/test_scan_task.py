@@ -87,6 +87,9 @@ def test_smoke_run_of_each_architecture_writes_a_complete_result(smoke_result):
     assert set(result["accuracy"]["control"]) == {"simple", *splits}
     assert set(result["accuracy"]["sysgen"]) == set(splits)
     assert set(result["seeds"]["sysgen"]) == set(splits)
+    # nulls for the mask scores only, from the same run; never for iid_acc or sysgen_acc
+    assert set(result["nulls"]["scores"]) == {f"combination_dependence/{s}" for s in splits}
+    assert all(len(draws) == 3 for draws in result["nulls"]["scores"].values())
     removal = result["details"]["output_token_removal"]
     assert set(removal) == set(splits)
     assert list(removal["jump"]) == ["EOS", *OUTPUT_TOKENS]

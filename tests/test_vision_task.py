@@ -112,6 +112,8 @@ def test_mask_stability_smoke_run(tmp_path):
     ious = [v for v in result["details"]["iou"].values() if v is not None]
     assert result["scores"]["stability_iou"] == pytest.approx(sum(ious) / len(ious))
     assert all(0 <= v <= 1 for v in ious)
+    draws = result["nulls"]["scores"]["stability_iou"]  # two random masks per pair of those sizes
+    assert len(draws) == 3 and all(0 <= v <= 1 for v in draws)
 
 
 def test_transfer_permutations_follow_the_paper():

@@ -17,6 +17,7 @@ from typing import Iterable, Sequence
 from modbench import results
 from modbench.errors import ModbenchError
 from modbench.gating import gated_scores
+from modbench.nulls import null_mean
 
 
 @dataclass
@@ -33,6 +34,7 @@ class Entry:
     converged: dict[int, bool] = field(default_factory=dict)
     gated: dict[int, set[str]] = field(default_factory=dict)
     undecided: dict[int, float | None] = field(default_factory=dict)
+    nulls: dict[int, dict | None] = field(default_factory=dict)  # per seed: result["nulls"] (modbench.nulls)
 
     def scores(self) -> list[str]:
         """Score names in the order the results list them."""
@@ -51,6 +53,11 @@ class Entry:
         """The values of `score` that unconverged masks gave: shown, never ranked."""
         return [s[score] for seed, s in sorted(self.seeds.items())
                 if s.get(score) is not None and score in self.gated.get(seed, ())]
+
+    def null(self, score: str) -> float | None:
+        """The mean over seeds of `score`'s null (random masks of the learned densities)."""
+        values = [v for v in (null_mean(n, score) for n in self.nulls.values()) if v is not None]
+        return sum(values) / len(values) if values else None
 
     def mean_undecided(self) -> float | None:
         """Mean over seeds of each seed's largest undecided share (None: no stage recorded)."""
@@ -127,6 +134,7 @@ def collect(folders: Sequence[Path], tier: str | None = None) -> Collection:
                                 "keep one of them")
         entry.seeds[seed] = dict(result["scores"])
         entry.files[seed] = path
+        entry.nulls[seed] = result["nulls"]
         entry.converged[seed] = result["convergence"]["converged"]
         entry.gated[seed] = gated_scores(result)
         stages = result["convergence"]["stages"].values()

@@ -16,7 +16,7 @@ from modbench.leaderboard.tables import ALPHA, Board, Row
 from modbench.scores import is_ranked
 from modbench.stats import MIN_SEEDS_TO_RANK
 
-HEADERS = ["score", "arch", "from", "seeds", "mean", "IQM", "95% CI", "tier", "converged", "undecided"]
+HEADERS = ["score", "arch", "from", "seeds", "mean", "null", "IQM", "95% CI", "tier", "converged", "undecided"]
 PAIR_HEADERS = ["score", "A", "B", "mean B − A", "Welch p (Holm)", "Mann–Whitney p (Holm)"]
 
 
@@ -30,8 +30,8 @@ def _cells(row: Row) -> list[str]:
             else "–" if row.tier is None else str(row.tier))
     extra = [f"+{n} {what}" for n, what in ((row.n_null, "null"), (row.n_unconverged, "not conv.")) if n]
     seeds = f"{row.n_seeds} ({', '.join(extra)})" if extra else str(row.n_seeds)
-    return [row.score, row.arch, row.origin, seeds, _num(row.mean), _num(row.iqm), ci, tier, row.converged,
-            _num(row.undecided)]
+    return [row.score, row.arch, row.origin, seeds, _num(row.mean), _num(row.null), _num(row.iqm), ci, tier,
+            row.converged, _num(row.undecided)]
 
 
 def _legend(board: Board) -> list[str]:
@@ -53,7 +53,10 @@ def _legend(board: Board) -> list[str]:
         "network; README, \"Mask convergence\"); \"undecided\": the mean over seeds of the largest share of a stage's "
         "logits with keep-probability in (0.1, 0.9). \"not conv.\": seeds whose score comes from masks that miss the "
         "criterion: stored, never ranked or gated on; a row whose seeds all miss it shows their values with tier "
-        "\"not conv.\" (each result file says why in score_notes).",
+        "\"not conv.\" (each result file says why in score_notes). \"null\": the same score from random masks with "
+        "each learned sub-function mask's number of weights in every tensor (control mask kept; mean of 3 draws per "
+        "seed, then over seeds): a score its null matches needs no modules, only sparsity; \"–\" for results from "
+        "before nulls were computed.",
     ]
     if c.failed:
         lines.append(f"{len(c.failed)} failed run(s) left out, e.g. `{c.failed[0].as_posix()}`.")
@@ -96,12 +99,12 @@ def markdown(board: Board, command: str) -> str:
 def csv_text(board: Board) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["task", "score", "arch", "from", "seeds", "null_seeds", "unconverged_seeds", "mean", "iqm",
-                     "ci_low", "ci_high", "tier", "converged", "undecided"])
+    writer.writerow(["task", "score", "arch", "from", "seeds", "null_seeds", "unconverged_seeds", "mean", "null",
+                     "iqm", "ci_low", "ci_high", "tier", "converged", "undecided"])
     for r in board.rows:
         ci = r.ci or (None, None)
         writer.writerow([r.task, r.score, r.arch, r.origin, r.n_seeds, r.n_null, r.n_unconverged,
-                         *("" if v is None else f"{v:.6g}" for v in (r.mean, r.iqm, *ci)),
+                         *("" if v is None else f"{v:.6g}" for v in (r.mean, r.null, r.iqm, *ci)),
                          "" if r.tier is None else r.tier, r.converged, "" if r.undecided is None else f"{r.undecided:.4g}"])
     return out.getvalue()
 

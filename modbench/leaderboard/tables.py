@@ -52,6 +52,7 @@ class Row:
     n_unconverged: int = 0
     converged: str = ""  # "k/n": seeds of the entry whose masks met the criterion
     undecided: float | None = None  # mean over seeds of the largest undecided share of a stage
+    null: float | None = None  # mean over seeds of the score under random masks of the learned densities
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,8 @@ def task_table(entries: Sequence[Entry], seed: int = TABLE_SEED) -> tuple[list[R
                 estimates = (stats.mean(shown), stats.iqm(shown), ci)
             rows.append(Row(e.task, score, e.arch, ", ".join(e.origins), len(values), *estimates, tier_of.get(e.arch),
                             n_null=len(e.seeds) - len(values) - len(unconverged), n_unconverged=len(unconverged),
-                            converged=f"{sum(e.converged.values())}/{len(e.seeds)}", undecided=e.mean_undecided()))
+                            converged=f"{sum(e.converged.values())}/{len(e.seeds)}", undecided=e.mean_undecided(),
+                            null=e.null(score)))
     return rows, pairs
 
 

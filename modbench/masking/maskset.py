@@ -60,6 +60,20 @@ class MaskSet:
             out[n] = other.masks[n]
         return MaskSet(out)
 
+    def random_like(self, generator: torch.Generator, keep: Iterable[str] = ()) -> "MaskSet":
+        """A uniformly random mask with this set's kept count in every tensor (a score's null,
+        modbench.nulls); tensors in `keep` are copied as they are."""
+        keep = set(keep)
+        out = {}
+        for name, mask in self.masks.items():
+            if name in keep:
+                out[name] = mask
+                continue
+            flat = torch.zeros(mask.numel(), dtype=torch.bool)
+            flat[torch.randperm(mask.numel(), generator=generator)[: int(mask.sum())]] = True
+            out[name] = flat.view(mask.shape)
+        return MaskSet(out)
+
     # -- statistics ------------------------------------------------------------------------
     @property
     def names(self) -> list[str]:
