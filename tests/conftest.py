@@ -35,3 +35,26 @@ def conv_bn_model() -> nn.Module:
     model.norm.running_mean.fill_(0.3)
     model.norm.running_var.fill_(2.0)
     return model
+
+
+@pytest.fixture
+def needed_and_harmful():
+    """A frozen y = w · x whose target is x0: the weight on x0 is needed, the one on the
+    always-positive x1 only hurts. Returns (frozen model, loss, batch sampler)."""
+    import torch.nn.functional as F
+
+    from modbench.masking import FrozenModel
+
+    model = nn.Linear(2, 1, bias=False)
+    with torch.no_grad():
+        model.weight.copy_(torch.tensor([[1.0, 1.0]]))
+
+    def batch(n, g):
+        x = torch.randn(n, 2, generator=g)
+        x[:, 1] = x[:, 1].abs() + 1.0
+        return x, x[:, :1]
+
+    def mse(forward, b):
+        return F.mse_loss(forward(b[0]), b[1])
+
+    return FrozenModel(model, ["weight"]), mse, batch

@@ -5,15 +5,13 @@ from pathlib import Path
 
 import pytest
 import torch
-import torch.nn.functional as F
-from torch import nn
 
 from modbench import results
 from modbench.gating import NOT_CONVERGED, ConvergenceCriterion, failures, gate
 from modbench.leaderboard.collect import collect
 from modbench.leaderboard.compare import compare
 from modbench.leaderboard.tables import build
-from modbench.masking import FrozenModel, MaskConfig, binarize, train_mask
+from modbench.masking import MaskConfig, binarize, train_mask
 from modbench.masking.convergence import ConvergenceTracker
 
 CRITERION = ConvergenceCriterion(max_undecided=0.10, min_late_iou=0.98)
@@ -33,25 +31,8 @@ def test_the_tracker_counts_flips_between_its_checkpoints():
     assert summary.undecided == 0.25  # only 0.5 lies inside |l| < log 9 ≈ 2.197
 
 
-def toy_problem():
-    """y = x0: the weight on x0 is needed, the one on the always-positive x1 only hurts."""
-    model = nn.Linear(2, 1, bias=False)
-    with torch.no_grad():
-        model.weight.copy_(torch.tensor([[1.0, 1.0]]))
-
-    def batch(n, g):
-        x = torch.randn(n, 2, generator=g)
-        x[:, 1] = x[:, 1].abs() + 1.0
-        return x, x[:, :1]
-
-    def mse(forward, b):
-        return F.mse_loss(forward(b[0]), b[1])
-
-    return FrozenModel(model, ["weight"]), mse, batch
-
-
-def trained_stage(steps: int):
-    frozen, loss, batch = toy_problem()
+def trained_stage(problem, steps: int):
+    frozen, loss, batch = problem
     cfg = MaskConfig(steps=steps, batch_size=32, beta=1e-2, lr=0.1)
     tracker = ConvergenceTracker(cfg.steps)
     logits = train_mask(frozen, loss, batch, cfg, 0, tracker=tracker)
@@ -69,8 +50,8 @@ def fixture_result(stage, score: float) -> dict:
     return result
 
 
-def test_a_stage_stopped_after_a_few_steps_is_not_converged_and_its_score_is_not_ranked(tmp_path):
-    early, late = trained_stage(3), trained_stage(300)
+def test_a_stage_stopped_after_a_few_steps_is_not_converged_and_its_score_is_not_ranked(tmp_path, needed_and_harmful):
+    early, late = trained_stage(needed_and_harmful, 3), trained_stage(needed_and_harmful, 300)
     assert early.convergence.undecided == 1.0  # 3 updates of lr 0.1 cannot leave σ(2)'s band
     assert late.convergence.undecided == 0.0 and late.convergence.late_iou == 1.0
     assert late.masks["weight"].tolist() == [[True, False]]

@@ -65,24 +65,11 @@ def test_same_seed_same_masks_other_seed_differs(conv_bn_model):
     assert any(not torch.equal(logits_a[n], logits_c[n]) for n in logits_a)
 
 
-def test_regulariser_removes_weights_the_task_does_not_need():
+def test_regulariser_removes_weights_the_task_does_not_need(needed_and_harmful):
     # y depends on x[:, 0] only: the weight on x[:, 1] is useless and must be dropped,
     # the weight on x[:, 0] kept.
-    model = nn.Linear(2, 1, bias=False)
-    with torch.no_grad():
-        model.weight.copy_(torch.tensor([[1.0, 1.0]]))
-
-    def batch(n, g):
-        x = torch.randn(n, 2, generator=g)
-        x[:, 1] = x[:, 1].abs() + 1.0  # the second input only hurts when its weight is kept
-        return x, x[:, :1]
-
-    def mse(forward, b):
-        return F.mse_loss(forward(b[0]), b[1])
-
-    frozen = FrozenModel(model, ["weight"])
-    logits = train_mask(frozen, mse, batch, MaskConfig(steps=300, batch_size=32, beta=1e-2),
-                        0)
+    frozen, mse, batch = needed_and_harmful
+    logits = train_mask(frozen, mse, batch, MaskConfig(steps=300, batch_size=32, beta=1e-2), 0)
     assert binarize(logits).masks["weight"].tolist() == [[True, False]]
 
 
