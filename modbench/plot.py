@@ -59,7 +59,8 @@ def histogram_figure(result: dict):
 
 def convergence_figure(result: dict):
     """Per mask stage: its undecided share and the IoU of its kept set over the last quarter of
-    the stage, against the task family's thresholds (dashed), or None without records."""
+    the stage, against the task family's thresholds (dashed; red bars miss them), or None
+    without records."""
     convergence = result.get("convergence") or {}
     stages = convergence.get("stages") or {}
     if not stages:
@@ -67,11 +68,11 @@ def convergence_figure(result: dict):
     criterion = convergence["criterion"]
     fig, axes = plt.subplots(1, 2, figsize=(max(6, 0.9 * len(stages) + 3), 3.2), squeeze=False)
     x = np.arange(len(stages))
-    panels = (("undecided", "undecided share: σ(logit) in (0.1, 0.9)", criterion["max_undecided"]),
-              ("late_iou", "late IoU: kept set at 3/4 vs end", criterion["min_late_iou"]))
-    for ax, (key, title, threshold) in zip(axes[0], panels):
+    panels = (("undecided", "undecided share: σ(logit) in (0.1, 0.9)", criterion["max_undecided"], 1),
+              ("late_iou", "late IoU: kept set at 3/4 vs end", criterion["min_late_iou"], -1))
+    for ax, (key, title, threshold, worse) in zip(axes[0], panels):  # worse: +1 above, −1 below the line
         values = [np.nan if c[key] is None else c[key] for c in stages.values()]
-        ax.bar(x, values, color="tab:blue")
+        ax.bar(x, values, color=["tab:red" if worse * (v - threshold) > 0 else "tab:blue" for v in values])
         ax.axhline(threshold, color="k", linestyle="--", linewidth=1)
         ax.set_xticks(x, list(stages), rotation=45, ha="right", fontsize=7)
         ax.set_ylim(0, 1)
