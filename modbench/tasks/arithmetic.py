@@ -4,7 +4,8 @@ Numbers are written as little-endian decimal digits, each one-hot over 10 classe
 (paper_spec §4.1). Train: 1,000,000 samples; valid: 10,000; operands uniform on [0, 100).
 There are only 2·10⁴ distinct problems per task, so evaluation is IID (paper_spec §8.7).
 
-Changelog: v1 — first version.
+Changelog: v1 — first version. double_add v2 — quick-tier masks converge: mask lr 0.1 on a
+cosine schedule, β 1e-4 for every architecture (README, "Mask convergence").
 """
 from __future__ import annotations
 
@@ -52,6 +53,10 @@ class _DigitTask(Task):
     convergence = ConvergenceCriterion(max_undecided=0.10, min_late_iou=0.98)
     n_columns: ClassVar[int]
     beta: ClassVar[dict[str, float]] = {}
+    # The quick tier's mask settings, the same for every architecture, where the convergence
+    # sweep found settings that every reference architecture's masks converge under (README,
+    # "Mask convergence"); empty: the paper's settings.
+    quick_mask: ClassVar[dict[str, object]] = {}
 
     def __init__(self, source: str = "generated") -> None:
         super().__init__(source)
@@ -92,9 +97,11 @@ class _DigitTask(Task):
     def budget(self, tier: str, arch: str) -> TierBudget:
         self.check_tier(tier)
         train_steps, mask_steps, batch = STEPS[tier]
+        mask = {"steps": mask_steps, "batch_size": batch, "beta": self.beta.get(arch, 1e-4),
+                **(self.quick_mask if tier == "quick" else {})}
         return TierBudget(
             train=TrainConfig(steps=train_steps, batch_size=batch),
-            mask=MaskConfig(steps=mask_steps, batch_size=batch, beta=self.beta.get(arch, 1e-4)),
+            mask=MaskConfig(**mask),
             mask_filter=MaskFilter(mask_biases=False),  # bias_no_mask=1 (paper_spec §1.2)
         )
 
@@ -192,12 +199,17 @@ class DoubleAdd(_DigitTask):
     architecture so that all are compared on one protocol).
     """
 
-    name, version, kind = "double_add", 1, "reuse"
+    name, version, kind = "double_add", 2, "reuse"
     description = "two independent additions mod 100 (P_reuse; paper §4.3)"
     subfunctions = ("pair1", "pair2")
     contract = VectorIO(n_in=8 * BASE, n_heads=2 * N_DIGITS, n_classes=BASE)
     n_columns = 4  # a1, b1, a2, b2
     beta = {"fnn": 4e-4, "lstm": 1e-4}  # paper_spec §4.3
+    # Measured (control masks, seed 0): at the paper's mask lr 1e-2 no stage settles in 1,500
+    # steps (late IoU 0.83-0.85); at lr 0.1 on a cosine the FNN's control mask loses 4.6 points of
+    # pair 2 at its paper β 4e-4 and converges at 2e-4 and 1e-4, the LSTM's at 1e-4: so 1e-4, the
+    # largest β under which both converge.
+    quick_mask = {"lr": 0.1, "lr_schedule": "cosine", "beta": 1e-4}
     _PAIR_WIDTH = 4 * BASE
 
     def generate(self, rng: np.random.Generator, n: int) -> np.ndarray:
