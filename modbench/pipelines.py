@@ -213,11 +213,13 @@ def systematic_generalisation(run, result: dict, tick: Tick) -> dict[str, MaskSe
             **{s: evaluate(stages[s], task.own_mask_sets(s)) for s in splits},
         }
 
+        chance = {s: task.chance(s) for s in task.eval_sets}
+
         def dependence(masks: dict[str, MaskSet]) -> dict[str, float | None]:
             """Combination dependence under these split masks (the control mask is the learned one)."""
             own = {**accuracy, **{s: {s: task.accuracy(frozen.forward_with(masks[s]), s)} for s in splits},
                    "sysgen": {}}
-            return sysgen_scores(own, {s: task.chance(s) for s in task.eval_sets}, task.iid, splits)[0]
+            return sysgen_scores(own, chance, task.iid, splits)[0]
 
         nulls = null_scores(dependence, stages, seeds["null"])
         output_removal = {
@@ -236,7 +238,6 @@ def systematic_generalisation(run, result: dict, tick: Tick) -> dict[str, MaskSe
     if baselines:  # summed over the trainings (overlapping with the main process in workers)
         result["wall_time_s"]["sysgen"] = seconds
 
-    chance = {s: task.chance(s) for s in task.eval_sets}
     scores, notes = sysgen_scores(accuracy, chance, task.iid, splits)
     result.update(scores=scores, score_notes=notes, chance=chance, accuracy=accuracy, nulls=nulls,
                   sharing=analysis.sharing(stages, splits, io_names),

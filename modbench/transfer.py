@@ -18,9 +18,9 @@ import torch
 from modbench.archs import build_model, input_parameter_names
 from modbench.masking import MaskNoise, MaskSet, binarize, init_logits, masked_weights
 from modbench.masking.convergence import ConvergenceTracker
-from modbench.nulls import null_scores
 from modbench.masking.memory import keep_freed_memory
 from modbench.masking.trainer import FrozenModel, check_finite, set_scheduled_lr
+from modbench.nulls import null_scores
 from modbench.optim import adam
 from modbench.pipelines import PIPELINES, Tick, _timed, frozen_network
 
