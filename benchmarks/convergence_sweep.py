@@ -33,7 +33,7 @@ from modbench.pipelines import train_network
 TENTHS = tuple(i / 10 for i in range(1, 11))  # finer than a run's (1/2, 3/4, 1): a trajectory
 
 
-def frozen_network(run, seeds: dict, cache: Path) -> tuple[FrozenModel, float]:
+def cached_frozen_network(run, seeds: dict, cache: Path) -> tuple[FrozenModel, float]:
     """The run's trained network, frozen (from the cache when it holds it), and the training seconds."""
     path = cache / f"{run.spec.task}_{run.spec.arch}_{run.spec.tier}_seed{run.spec.seed}.pt"
     started = time.perf_counter()
@@ -69,7 +69,7 @@ def main() -> None:
     base = prepare(RunSpec(args.arch, args.task, args.tier, args.seed))
     seeds = derive_seeds(args.seed, ["control", *base.task.subfunctions],
                          list(getattr(base.task, "sysgen_trainings", ())))
-    frozen, train_s = frozen_network(base, seeds, Path(args.cache))
+    frozen, train_s = cached_frozen_network(base, seeds, Path(args.cache))
     full = reference_accuracy(base.task, frozen.forward_with(None))
     print(json.dumps({"arch": args.arch, "task": args.task, "seed": args.seed, "network_s": round(train_s, 1),
                       "unmasked": full}), flush=True)
