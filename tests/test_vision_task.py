@@ -116,6 +116,13 @@ def test_mask_stability_smoke_run(tmp_path):
     assert len(draws) == 3 and all(0 <= v <= 1 for v in draws)
 
 
+def test_mask_stability_pairs_are_distinct_unordered_pairs():
+    """v2 drew ordered pairs with repetition and got both (6, 4) and (4, 6): one sub-task twice."""
+    pairs = TASKS.get("mask_stability").pairs()
+    assert len(pairs) == 10 and all(a < b for a, b in pairs)
+    assert len({frozenset(p) for p in pairs}) == 10
+
+
 def test_transfer_permutations_follow_the_paper():
     import numpy as np
 

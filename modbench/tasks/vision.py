@@ -13,7 +13,8 @@ same pairs.
 
 Changelog: v1 — first version. class_removal, mask_stability v2 — quick-tier masks converge:
 3,000 mask steps at lr 0.1 on a cosine schedule (README, "Mask convergence"); mask_stability's
-pairs are drawn anew (they are seeded by the version).
+pairs are drawn anew (they are seeded by the version). mask_stability v3: the pairs are distinct
+unordered pairs, drawn without repetition (v2 could draw (6, 4) and (4, 6): one sub-task twice).
 """
 from __future__ import annotations
 
@@ -140,16 +141,18 @@ class ClassRemoval(ImageTask):
 class MaskStability(ImageTask):
     """Sub-function `pair<i>_<a|b>`: one of two masks on pair i's 2-class training data."""
 
-    name, version, kind = "mask_stability", 2, "stability"
+    name, version, kind = "mask_stability", 3, "stability"
     description = "IoU of two masks trained with different seeds on the same 2-class data (paper §4.10)"
-    n_pairs: ClassVar[int] = 10  # the paper's 10 random ordered pairs
+    n_pairs: ClassVar[int] = 10  # the paper's 10 random pairs (§4.10)
     subfunctions = tuple(f"pair{i}_{side}" for i in range(10) for side in "ab")
 
     @classmethod
     def pairs(cls) -> list[tuple[int, int]]:
-        """Ordered pairs of distinct classes, drawn from the task's identity (not the run seed)."""
+        """Distinct unordered pairs of classes (smaller class first), drawn without repetition
+        from the task's identity (not the run seed): no two sub-tasks train on the same data."""
         rng = data_rng(cls.name, cls.version, "pairs")
-        return [tuple(int(c) for c in rng.choice(N_CLASSES, 2, replace=False)) for _ in range(cls.n_pairs)]
+        every = [(a, b) for a in range(N_CLASSES) for b in range(a + 1, N_CLASSES)]  # 45 pairs
+        return [every[i] for i in rng.choice(len(every), cls.n_pairs, replace=False)]
 
     def in_subset(self, labels: np.ndarray, sub: str | None) -> np.ndarray:
         if sub is None:
