@@ -6,10 +6,9 @@ The frozen network is never modified: masked weights W ⊙ m are handed to
 """
 from __future__ import annotations
 
-import fnmatch
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import torch
@@ -21,6 +20,7 @@ from modbench.masking.convergence import ConvergenceTracker, StageConvergence
 from modbench.masking.gumbel import MaskNoise, deterministic_mask, masked_weights
 from modbench.masking.maskset import HISTOGRAM_BINS, MaskSet
 from modbench.masking.memory import keep_freed_memory
+from modbench.masking.roles import BIAS, WEIGHT, parameter_roles
 from modbench.optim import adam
 
 # Bump on any change that can move a score (sampling, loss, optimiser, step count rule).
@@ -84,21 +84,15 @@ class MaskConfig:
 
 @dataclass(frozen=True)
 class MaskFilter:
-    """Which parameters get a mask: by default every weight, never embeddings (§1.2)."""
+    """Which parameters get a mask: every weight, the biases where the task masks them, never
+    an embedding (paper_spec §1.2). Roles come from the owning module's type
+    (`modbench.masking.roles`), not from names."""
 
     mask_biases: bool = False
-    exclude: tuple[str, ...] = field(default=("*embedding*",))
 
     def select(self, model: nn.Module) -> list[str]:
-        names = []
-        for name, _ in model.named_parameters():
-            leaf = name.rsplit(".", 1)[-1]
-            if any(fnmatch.fnmatch(name, pattern) for pattern in self.exclude):
-                continue
-            if leaf.startswith("bias") and not self.mask_biases:
-                continue
-            names.append(name)
-        return names
+        wanted = (WEIGHT, BIAS) if self.mask_biases else (WEIGHT,)
+        return [name for name, role in parameter_roles(model).items() if role in wanted]
 
 
 class _MethodCall(nn.Module):
