@@ -1,8 +1,10 @@
 """`modbench check`: does a submission work on every task it supports, and if not, why?
 
 For each task whose I/O contract the submission offers, on the smoke tier: build the model,
-probe one batch for the output shape and finite values, then run the whole pipeline (train,
-masks, evaluation). Every failure becomes one line with its kind and reason, never a traceback.
+probe one batch for the output shape and finite values, probe the masking contract (declared
+names are real parameters, an all-ones mask reproduces the unmasked outputs exactly, a forward
+leaves the frozen weights unchanged), then run the whole pipeline (train, masks, evaluation).
+Every failure becomes one line with its kind and reason, never a traceback.
 """
 from __future__ import annotations
 
@@ -14,9 +16,11 @@ from typing import Callable
 import torch
 
 from modbench import harness
-from modbench.archs import ArchSpec, build_model
+from modbench.archs import ArchSpec, build_model, validate_declarations
 from modbench.contracts import Contract
 from modbench.errors import ModbenchError, TrainingDiverged, one_line
+from modbench.masking import FrozenModel, MaskFilter, MaskSet
+from modbench.masking.roles import bake_parametrizations
 from modbench.seq2seq import decoder_input
 from modbench.submission import load_submission
 from modbench.tasks import TASKS
@@ -26,7 +30,9 @@ from modbench.tasks import TASKS
 class CheckOutcome:
     task: str
     passed: bool
-    kind: str  # "pass", "import", "data", "factory", "forward", "shape", "non-finite output", "NaN loss", "run"
+    # "pass", "import", "data", "factory", "forward", "shape", "non-finite output", "declared names",
+    # "mask identity", "mutates weights", "NaN loss", "run"
+    kind: str
     reason: str
     seconds: float
 
@@ -48,11 +54,17 @@ def _probe_sequence(model, batch, contract) -> tuple[torch.Tensor, tuple[int, ..
     return out, (*tgt.shape, contract.tgt_vocab), "[batch, target length, tgt_vocab]"
 
 
-# contract kind -> probe(model, batch, contract) -> (output, expected shape, its meaning)
-PROBES: dict[str, Callable] = {"vector": _probe_vector, "sequence": _probe_sequence}
+def _probe_image(model, batch, contract) -> tuple[torch.Tensor, tuple[int, ...], str]:
+    x = batch[0]
+    return model(x), (len(x), contract.n_classes), "[batch, n_classes]"
 
 
-def probe(model: torch.nn.Module, batch, contract: Contract) -> None:
+# contract kind -> probe(model, batch, contract) -> (output, expected shape, its meaning); a test
+# fails when a task's contract kind has none
+PROBES: dict[str, Callable] = {"vector": _probe_vector, "sequence": _probe_sequence, "image": _probe_image}
+
+
+def probe(model: Callable, batch, contract: Contract) -> torch.Tensor:
     """One forward on a real batch: raises _Failed on an exception, a wrong shape or NaN/inf."""
     with torch.no_grad():
         try:
@@ -64,6 +76,31 @@ def probe(model: torch.nn.Module, batch, contract: Contract) -> None:
         raise _Failed("shape", f"wrong output shape: got {got}, expected {list(expected)} ({meaning})")
     if not bool(torch.isfinite(out).all()):
         raise _Failed("non-finite output", "forward returned NaN or inf at initialisation")
+    return out
+
+
+def probe_masking(model: torch.nn.Module, batch, contract: Contract, mask_filter: MaskFilter) -> None:
+    """The masking contract on one batch: declared names exist; through the mask trainer's
+    functional call an all-ones mask gives exactly the module's own outputs; the forward leaves
+    every parameter and buffer as it was (masks assume frozen weights)."""
+    bake_parametrizations(model)
+    try:
+        validate_declarations(model)
+    except ModbenchError as err:
+        raise _Failed("declared names", str(err)) from None
+    before = {n: t.detach().clone() for n, t in (*model.named_parameters(), *model.named_buffers())}
+    plain = probe(model, batch, contract)
+    changed = [n for n, t in (*model.named_parameters(), *model.named_buffers()) if not torch.equal(t, before[n])]
+    if changed:
+        raise _Failed("mutates weights", f"a forward in eval mode changed {', '.join(changed[:3])}; the frozen "
+                      "network must not modify its own tensors")
+    frozen = FrozenModel(model, mask_filter.select(model))
+    ones = MaskSet({n: torch.ones_like(frozen.params[n], dtype=torch.bool) for n in frozen.masked})
+    masked = probe(frozen.forward_with(ones), batch, contract)
+    if not torch.equal(plain, masked):
+        worst = float((plain - masked).abs().max())
+        raise _Failed("mask identity", f"an all-ones mask changed the outputs (max difference {worst:.3g}); the "
+                      "forward must read its weights from the module's parameters, not from copies or caches")
 
 
 def check_task(arch: ArchSpec, task_name: str) -> CheckOutcome:
@@ -78,7 +115,9 @@ def check_task(arch: ArchSpec, task_name: str) -> CheckOutcome:
             model = build_model(arch, task.contract, arch.sizes.get("smoke", {}), init_seed=0)
         except Exception as err:
             raise _Failed("factory", f"the factory raised: {one_line(err)}") from None
-        probe(model.eval(), task.sample(None, 4, torch.Generator().manual_seed(0)), task.contract)
+        batch = task.sample(None, 4, torch.Generator().manual_seed(0))
+        probe(model.eval(), batch, task.contract)
+        probe_masking(model, batch, task.contract, task.budget("smoke", arch.name).mask_filter)
         spec = harness.RunSpec(arch.name, task_name, "smoke", 0, source=task_cls.smoke_source)
         try:
             harness.run_one(harness.prepare(spec))

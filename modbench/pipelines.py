@@ -18,9 +18,10 @@ import torch
 from torch import nn
 
 from modbench import analysis
-from modbench.archs import build_model, io_parameter_names
+from modbench.archs import build_model, io_parameter_names, output_parameter_name, validate_declarations
 from modbench.masking import FrozenModel, MaskSet, binarize, train_mask
 from modbench.masking.convergence import ConvergenceTracker
+from modbench.masking.roles import bake_parametrizations
 from modbench.nulls import null_scores
 from modbench.registry import Registry
 from modbench.scores import compute_scores, sysgen_scores
@@ -124,7 +125,10 @@ def _timed(result: dict, phase: str, started: float) -> float:
 
 
 def frozen_network(run, result: dict, model: nn.Module) -> tuple[FrozenModel, list[str]]:
-    """The network frozen for masking, and the names of its masked tensors (counted in the result)."""
+    """The network frozen for masking, and the names of its masked tensors (counted in the result).
+    Parametrized tensors are replaced by the tensors the forward uses (their masks act on those)."""
+    bake_parametrizations(model)
+    validate_declarations(model)
     masked = run.budget.mask_filter.select(model)
     result["architecture"]["n_params"] = sum(p.numel() for p in model.parameters())
     result["architecture"]["n_masked"] = sum(model.get_parameter(n).numel() for n in masked)
@@ -222,10 +226,10 @@ def systematic_generalisation(run, result: dict, tick: Tick) -> dict[str, MaskSe
             return sysgen_scores(own, chance, task.iid, splits)[0]
 
         nulls = null_scores(dependence, stages, seeds["null"])
+        output = output_parameter_name(model, frozen.masked)
         output_removal = {
-            s: analysis.output_row_removal(stages["control"], stages[s], model.output_parameter, task.output_tokens)
-            for s in splits
-        } if hasattr(model, "output_parameter") else None
+            s: analysis.output_row_removal(stages["control"], stages[s], output, task.output_tokens) for s in splits
+        } if output else None
         _timed(result, "evaluation", timer)
 
         accuracy["sysgen"] = {s: accuracy["full"][s] for s in task.extrapolation_sets}

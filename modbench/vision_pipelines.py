@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from modbench import analysis
 from modbench.archs import output_parameter_names
+from modbench.errors import ModbenchError
 from modbench.masking import MaskSet
 from modbench.nulls import null_scores
 from modbench.pipelines import PIPELINES, Tick, _timed, train_stage_masks, trained_and_frozen
@@ -28,7 +29,12 @@ def class_removal(run, result: dict, tick: Tick) -> dict[str, MaskSet]:
     # The pool spans the whole run: training and evaluation, too, compute at its one thread.
     with stage_pool(run.spec.workers) as pool:
         model, frozen, masked, timer = trained_and_frozen(run, result, tick)
-        stages = train_stage_masks(run, frozen, seeds, tick, pool, freeze=output_parameter_names(model, masked))
+        classifier = output_parameter_names(model, masked)
+        if not classifier:
+            raise ModbenchError("class removal freezes the classifier's mask, but the model has no masked output "
+                                "layer (its last Linear/convolution weight is tied to an embedding, or "
+                                "output_parameters names no masked tensor); untie it or declare output_parameters")
+        stages = train_stage_masks(run, frozen, seeds, tick, pool, freeze=classifier)
         timer = _timed(result, "masks", timer)
         confusions = {"full": task.confusion(frozen.forward_with(None))}
         confusions.update({stage: task.confusion(frozen.forward_with(mask)) for stage, mask in stages.items()})
@@ -41,15 +47,15 @@ def class_removal(run, result: dict, tick: Tick) -> dict[str, MaskSet]:
             return class_specificity({**confusions, **drawn}, removed, chance)[0]
 
         # the classifier's mask stays the control mask's in every draw, as in training
-        nulls = null_scores(specificity, stages, seeds["null"], keep_tensors=output_parameter_names(model, masked))
+        nulls = null_scores(specificity, stages, seeds["null"], keep_tensors=classifier)
     _timed(result, "evaluation", timer)
     result.update(
         scores=scores, score_notes=notes, chance={"all": chance}, nulls=nulls,
         accuracy={stage: {"all": float(c.diagonal() @ task.class_shares()), **_per_class(c)}
                   for stage, c in confusions.items()},
-        sharing=[], layers=analysis.layer_statistics(stages, [], output_parameter_names(model, masked)),
+        sharing=[], layers=analysis.layer_statistics(stages, [], classifier),
         details={"confusion": {stage: c.tolist() for stage, c in confusions.items()},
-                 "classes": list(task.data.classes), "frozen_output_tensors": output_parameter_names(model, masked)},
+                 "classes": list(task.data.classes), "frozen_output_tensors": classifier},
     )
     return stages
 

@@ -31,6 +31,8 @@ def test_the_template_passes_every_task_it_supports():
     ("wrong_shape", "shape", "wrong output shape: got [4, {short}], expected [4, {n_out}]"),
     ("forward_raises", "forward", "exception in forward: RuntimeError"),
     ("nan_loss", "NaN loss", "loss at step 0 is not finite"),
+    ("mutates_weights", "mutates weights", "a forward in eval mode changed layer.weight"),
+    ("misspelt_name", "declared names", "io_parameters names 'head.weigth', which is not a parameter of the model (closest: head.weight"),
 ])
 def test_each_broken_submission_fails_with_its_reason(fixture, kind, words):
     outcomes = check_submission(BROKEN / fixture)
@@ -42,6 +44,18 @@ def test_each_broken_submission_fails_with_its_reason(fixture, kind, words):
             expected = words.format(short=contract.n_out - contract.n_classes, n_out=contract.n_out)
         assert outcome.kind == kind and expected in outcome.reason, outcome
         assert "\n" not in outcome.reason and "Traceback" not in outcome.reason
+
+
+def test_an_image_submission_passes_check_on_every_image_task():
+    outcomes = check_submission(BROKEN / "image_cnn")
+    assert {o.task for o in outcomes} == {"class_removal", "mask_stability"}
+    assert all(o.passed for o in outcomes), outcomes
+
+
+def test_every_contract_kind_of_a_task_has_a_probe():
+    from modbench.check import PROBES
+
+    assert {TASKS.get(t).contract.kind for t in TASKS} <= set(PROBES)
 
 
 def test_the_check_command_prints_one_line_per_task_and_its_exit_status(capsys):

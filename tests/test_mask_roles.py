@@ -72,3 +72,58 @@ def test_a_custom_module_guesses_biases_and_a_declaration_overrides_the_guess():
     assert parameter_roles(model) == {"scale": WEIGHT, "my_bias": BIAS, "bias_matrix": WEIGHT}
     model.parameter_roles = {"scale": "bias"}
     assert parameter_roles(model)["scale"] == BIAS
+
+
+def _two_layers(parametrization) -> nn.Module:
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(4, 4), nn.Tanh(), nn.Linear(4, 2))
+    parametrization(model[0])
+    return model
+
+
+@pytest.mark.filterwarnings("ignore:.*weight_norm.*deprecated:FutureWarning")
+@pytest.mark.parametrize("parametrization", [
+    torch.nn.utils.parametrizations.weight_norm,
+    torch.nn.utils.parametrizations.orthogonal,
+    torch.nn.utils.weight_norm,  # the older hook-based one
+], ids=["weight_norm", "orthogonal", "hook_weight_norm"])
+def test_a_parametrized_weight_is_masked_on_the_weight_the_forward_uses(parametrization):
+    """Before baking, the masks multiplied the raw tensors (original0/original1, weight_g/_v):
+    kept weights were rescaled and, for the orthogonal layer, removed entries not zeroed."""
+    from modbench.masking import FrozenModel, MaskSet
+    from modbench.masking.roles import bake_parametrizations
+
+    model = _two_layers(parametrization)
+    x = torch.randn(5, 4, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        effective = model[0].weight.detach().clone()  # what the forward multiplies by
+        expected_full = model(x)
+    assert bake_parametrizations(model) == ["0.weight"]
+    masked = MaskFilter(mask_biases=False).select(model)
+    assert masked == ["0.weight", "2.weight"]
+    frozen = FrozenModel(model, masked)
+    keep = torch.ones(4, 4, dtype=torch.bool)
+    keep[1, 2] = False
+    ones = MaskSet({"0.weight": torch.ones(4, 4, dtype=torch.bool), "2.weight": torch.ones(2, 4, dtype=torch.bool)})
+    with torch.no_grad():
+        assert torch.allclose(frozen.forward_with(ones)(x), expected_full, atol=1e-6)
+        one_removed = MaskSet({**ones.masks, "0.weight": keep})
+        by_hand = torch.tanh(x @ (effective * keep).T + model[0].bias) @ model[2].weight.T + model[2].bias
+        assert torch.allclose(frozen.forward_with(one_removed)(x), by_hand, atol=1e-6)
+
+
+def test_a_compiled_module_is_masked_through_the_module_it_wraps():
+    from modbench.archs import ArchSpec, build_model, io_parameter_names
+    from modbench.contracts import VectorIO
+
+    def factory(contract, hidden=8):
+        net = nn.Sequential(nn.Linear(contract.n_in, hidden), nn.ReLU(), nn.Linear(hidden, contract.n_out))
+        net.io_parameters = ("0.weight", "2.weight")
+        return torch.compile(net)
+
+    spec = ArchSpec("compiled", "a torch.compile'd MLP", {"vector": factory})
+    model = build_model(spec, VectorIO(n_in=6, n_heads=1, n_classes=3), {}, init_seed=0)
+    masked = MaskFilter().select(model)
+    assert masked == ["0.weight", "2.weight"]  # not "_orig_mod.0.weight"
+    assert io_parameter_names(model, masked) == ["0.weight", "2.weight"]  # the declaration survives

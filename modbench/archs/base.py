@@ -5,7 +5,7 @@ import hashlib
 import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import torch
 from torch import nn
@@ -60,39 +60,16 @@ def build_model(
         )
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(init_seed)
-        return spec.factories[contract.kind](contract, **size)
+        return uncompiled(spec.factories[contract.kind](contract, **size))
 
 
-def io_parameter_names(model: nn.Module, masked: Sequence[str]) -> list[str]:
-    """The tensors that touch inputs or outputs: the model's `io_parameters` attribute if it
-    declares one, else the first and the last masked tensor."""
-    declared = getattr(model, "io_parameters", None)
-    if declared is not None:
-        return [n for n in declared if n in masked]
-    return [masked[0], masked[-1]] if masked else []
-
-
-def input_parameter_names(model: nn.Module, masked: Sequence[str]) -> list[str]:
-    """The tensors that read the raw input, which a permuted-input task must relearn (transfer
-    resets them, paper_spec §4.7): the model's `input_parameters` if it declares them, else the
-    first masked tensor and the others of its module (a Linear's weight and bias)."""
-    declared = getattr(model, "input_parameters", None)
-    if declared is not None:
-        return [n for n in declared if n in masked]
-    if not masked:
-        return []
-    module = masked[0].rsplit(".", 1)[0]
-    return [masked[0], *(n for n in masked[1:] if n.rsplit(".", 1)[0] == module)]
-
-
-def output_parameter_names(model: nn.Module, masked: Sequence[str]) -> list[str]:
-    """The classifier's tensors: the model's `output_parameters` if it declares them, else the
-    last masked weight and the bias beside it."""
-    declared = getattr(model, "output_parameters", None)
-    if declared is not None:
-        return [n for n in declared if n in masked]
-    weights = [n for n in masked if n.rsplit(".", 1)[-1].startswith("weight")]
-    if not weights:
-        return []
-    bias = weights[-1].rsplit(".", 1)[0] + ".bias"
-    return [weights[-1], *([bias] if bias in masked else [])]
+def uncompiled(module: nn.Module) -> nn.Module:
+    """The module with every `torch.compile` wrapper (OptimizedModule) replaced by the module it
+    wraps: masks are applied functionally, and compiled names (`_orig_mod.`) would hide the
+    declared tensors."""
+    module = getattr(module, "_orig_mod", module)
+    for name, child in list(module.named_children()):
+        inner = uncompiled(child)
+        if inner is not child:
+            setattr(module, name, inner)
+    return module

@@ -11,6 +11,9 @@ Rules (README, "What gets a mask"):
   a weight, the shift a bias (the paper masks both where it masks biases, §1.2).
 - `nn.MultiheadAttention`: `in_proj_bias`, `bias_k`, `bias_v` are biases; the projections weights.
 - Recurrent layers and cells: `bias_*` are biases, `weight_*` weights.
+- Parametrized tensors (`torch.nn.utils.parametrizations.weight_norm`, `orthogonal`, the older
+  hook-based `weight_norm` / `spectral_norm`) are masked on the tensor the forward uses: the
+  trained network's parametrizations are baked in before masking (`bake_parametrizations`).
 - Any other module's own tensors: a 1-D tensor whose name contains "bias" is a bias, the rest
   weights; a model overrides that with a `parameter_roles = {"full.name": "bias"}` attribute.
 """
@@ -19,6 +22,7 @@ from __future__ import annotations
 from typing import Callable
 
 from torch import nn
+from torch.nn.utils import parametrize
 
 WEIGHT, BIAS, EMBEDDING = "weight", "bias", "embedding"
 ROLES = (WEIGHT, BIAS, EMBEDDING)
@@ -72,3 +76,25 @@ def layer_weights(model: nn.Module) -> list[str]:
             if roles.get(name) == WEIGHT:
                 names.append(name)
     return names
+
+
+def bake_parametrizations(model: nn.Module) -> list[str]:
+    """Replace every parametrized tensor by its current value, as a plain parameter, in place:
+    the function is unchanged (weights are frozen) and a mask then multiplies the weight the
+    forward uses, not the raw tensors it is computed from. Returns the baked names."""
+    from torch.nn.utils.spectral_norm import SpectralNorm, remove_spectral_norm
+    from torch.nn.utils.weight_norm import WeightNorm, remove_weight_norm
+
+    baked = []
+    for module_name, module in model.named_modules():
+        prefix = f"{module_name}." if module_name else ""
+        if parametrize.is_parametrized(module):
+            for tensor_name in list(module.parametrizations):
+                parametrize.remove_parametrizations(module, tensor_name, leave_parametrized=True)
+                baked.append(prefix + tensor_name)
+        for hook in list(module._forward_pre_hooks.values()):
+            remove = {WeightNorm: remove_weight_norm, SpectralNorm: remove_spectral_norm}.get(type(hook))
+            if remove is not None:
+                remove(module, hook.name)
+                baked.append(prefix + hook.name)
+    return baked
