@@ -25,6 +25,7 @@ from modbench.gating import gate
 from modbench.masking import TRAINER_VERSION, MaskSet
 from modbench.masking.maskset import save_masks
 from modbench.pipelines import PIPELINES
+from modbench.submission import is_submission_path, load_submission
 from modbench.tasks import TASKS, Task, TierBudget
 
 MASKS_FILE = "masks.safetensors"
@@ -98,7 +99,10 @@ def task_instance(name: str, source: str) -> Task:
 
 
 def prepare(spec: RunSpec) -> Prepared:
-    """Look up the task and architecture, check they fit, resolve the configuration."""
+    """Look up the task and architecture (a built-in name or a submission's path, which is loaded
+    and stands under its registered name from here on), check they fit, resolve the configuration."""
+    if is_submission_path(spec.arch):
+        spec = dataclasses.replace(spec, arch=load_submission(spec.arch).name)
     arch = ARCHS.get(spec.arch)
     task_cls = TASKS.get(spec.task)
     if not arch.supports(task_cls.contract):

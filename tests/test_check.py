@@ -16,6 +16,7 @@ from modbench.tasks import TASKS
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "submissions" / "_template"
 BROKEN = Path(__file__).parent / "fixtures" / "submissions"
+EXAMPLES = ROOT / "submissions" / "_examples"
 VECTOR_TASKS = {"addmul", "double_add", "transfer"}
 
 
@@ -47,7 +48,7 @@ def test_each_broken_submission_fails_with_its_reason(fixture, kind, words):
 
 
 def test_an_image_submission_passes_check_on_every_image_task():
-    outcomes = check_submission(BROKEN / "image_cnn")
+    outcomes = check_submission(EXAMPLES / "image_cnn")
     assert {o.task for o in outcomes} == {"class_removal", "mask_stability"}
     assert all(o.passed for o in outcomes), outcomes
 
@@ -65,6 +66,12 @@ def test_the_check_command_prints_one_line_per_task_and_its_exit_status(capsys):
     assert cli.main(["check", str(BROKEN / "wrong_shape")]) == 1
     out = capsys.readouterr().out
     assert out.count("FAIL") == 3 and "shape: wrong output shape" in out
+
+
+def test_the_python_api_takes_a_submission_path_like_the_cli():
+    """prepare() refused it with "unknown arch '/path'"."""
+    run = harness.prepare(harness.RunSpec(str(TEMPLATE), "addmul", "smoke", 0))
+    assert run.spec.arch == "template_mlp" and run.arch.source_file.endswith("submission.py")
 
 
 def test_a_missing_submission_is_named():
@@ -94,3 +101,37 @@ def test_a_submission_runs_like_a_builtin_and_its_source_is_recorded(tmp_path, w
     assert result["architecture"]["source_sha256"] == expected
     assert resolve_arch(str(TEMPLATE)) == "template_mlp" and resolve_arch("fnn") == "fnn"
     assert harness.prepare(harness.RunSpec("template_mlp", "addmul", "smoke", 0)).config["arch_size"] == {"hidden": 32}
+
+
+def test_the_seq2seq_example_decodes_incrementally_as_its_forward_does():
+    """The example's start/step hooks must give the tokens that re-running forward gives."""
+    import torch
+
+    from modbench.archs import build_model
+    from modbench.seq2seq import greedy_decode
+
+    arch = ARCHS.get(load_submission(EXAMPLES / "gru_seq2seq").name)
+    contract = TASKS.get("scan").contract
+    model = build_model(arch, contract, {"hidden": 16}, init_seed=0).eval()
+    generator = torch.Generator().manual_seed(0)
+    src = torch.randint(2, contract.src_vocab, (6, 5), generator=generator)
+    src_len = torch.tensor([5, 4, 3, 5, 2, 1])
+    src[torch.arange(5) >= src_len.unsqueeze(1)] = 0
+    forward_only = lambda *args: model(*args)  # noqa: E731 - no start/step: forward re-run per token
+    incremental = greedy_decode(model, src, src_len, 12, contract.sos)
+    assert torch.equal(incremental, greedy_decode(forward_only, src, src_len, 12, contract.sos))
+
+
+@pytest.mark.parametrize("example", ["gru_seq2seq", "image_cnn"])
+def test_the_examples_pass_the_masking_probes(example):
+    import torch
+
+    from modbench.archs import build_model
+    from modbench.check import probe_masking
+
+    arch = ARCHS.get(load_submission(EXAMPLES / example).name)
+    task_name = "scan" if example == "gru_seq2seq" else "class_removal"
+    task = harness.task_instance(task_name, TASKS.get(task_name).smoke_source)
+    model = build_model(arch, task.contract, arch.sizes["smoke"], init_seed=0).eval()
+    batch = task.sample(None, 4, torch.Generator().manual_seed(0))
+    probe_masking(model, batch, task.contract, task.budget("smoke", arch.name).mask_filter)  # raises on failure

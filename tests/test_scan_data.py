@@ -380,3 +380,13 @@ def test_cli_data_export_errors_are_one_line(capsys, tmp_path, argv, needle):
     code, out, err = run_cli(capsys, "data", "export", *argv, "--out", str(tmp_path / "out"))
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and needle in err
     assert not (tmp_path / "out").exists()
+
+
+def test_generated_n_thins_the_test_side_to_n_evenly_spaced_lines_and_keeps_training():
+    from modbench.data.scan_source import scan_pairs
+
+    train, test = scan_pairs("length", "generated")
+    small_train, small_test = scan_pairs("length", "generated:100")
+    assert small_train == train and len(small_test) == 100
+    assert small_test == [test[i * len(test) // 100] for i in range(100)]
+    assert small_test[0] == test[0] and small_test[-1] != test[-1]

@@ -28,15 +28,17 @@ HUB_CONFIGS = {"simple": "simple", "length": "length", "addprim_jump": "addprim_
                "addprim_turn_left": "addprim_turn_left", "around_right": "template_around_right",
                "jump_around_right": "template_jump_around_right", "right": "template_right",
                "opposite_right": "template_opposite_right"}
-SOURCE_FORMS = "generated (default, from the grammar), hub (Hugging Face) or dir:PATH (upstream .txt files)"
+SOURCE_FORMS = ("generated (default, from the grammar), generated:N (its test side thinned to N evenly spaced "
+                "lines: smoke runs), hub (Hugging Face) or dir:PATH (upstream .txt files)")
 _OFFLINE_VARIABLES = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
 _OFFLINE_HINT = "use --source generated (built from the grammar) or --source dir:PATH (upstream files)"
 
 
 def parse_source(source: str) -> tuple[str, Path | None]:
-    """'generated' | 'hub' | 'dir:PATH' -> (kind, path or None); a one-line error otherwise."""
-    if source in ("generated", "hub"):
-        return source, None
+    """'generated' | 'generated:N' | 'hub' | 'dir:PATH' -> (kind, path or None); a one-line error
+    otherwise."""
+    if source in ("generated", "hub") or _thinned_count(source):
+        return source.partition(":")[0], None
     if source.startswith("dir:") and source[4:].strip():
         return "dir", Path(source[4:]).expanduser()
     close = difflib.get_close_matches(source, ["generated", "hub", "dir:"], n=1)
@@ -44,8 +46,18 @@ def parse_source(source: str) -> tuple[str, Path | None]:
     raise ModbenchError(f"malformed SCAN source {source!r}; {hint}accepted: {SOURCE_FORMS}")
 
 
-def _generated(split: str) -> tuple[Pairs, Pairs]:
+def _thinned_count(source: str) -> int | None:
+    """N of 'generated:N' (a positive integer), else None."""
+    count = source.removeprefix("generated:")
+    return int(count) if source.startswith("generated:") and count.isdigit() and int(count) > 0 else None
+
+
+def _generated(split: str, test_lines: int | None = None) -> tuple[Pairs, Pairs]:
+    """The split from the grammar; `test_lines`: keep that many evenly spaced test lines (smoke
+    runs, where greedy decoding of thousands of test commands is most of the time)."""
     train, test = build_split(split)
+    if test_lines is not None and test_lines < len(test):
+        test = [test[i * len(test) // test_lines] for i in range(test_lines)]
     meaning = {command: interpret(command) for command in {*train, *test}}
     return [(c, meaning[c]) for c in train], [(c, meaning[c]) for c in test]
 
@@ -94,7 +106,7 @@ def scan_pairs(split: str, source: str = "generated") -> tuple[Pairs, Pairs]:
     check_split(split)
     kind, folder = parse_source(source)
     if kind == "generated":
-        return _generated(split)
+        return _generated(split, _thinned_count(source))
     if kind == "hub":
         return _hub(split)
     train_file, test_file = find_files(folder, split)

@@ -70,6 +70,7 @@ class Scan(SysgenTask):
     description = "SCAN: combination-specific weights and systematic generalisation (paper §4.6)"
     subfunctions = ("jump", "length", "turn_left")
     iid = "simple"
+    smoke_source = "generated:100"  # `modbench check`: 100 test commands per split
     contract = SequenceIO(
         src_vocab=FIRST_WORD + len(INPUT_WORDS), tgt_vocab=1 + len(OUTPUT_TOKENS),
         max_src_len=MAX_COMMAND_WORDS + 1, max_tgt_len=MAX_ACTIONS,

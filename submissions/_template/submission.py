@@ -14,7 +14,9 @@ decoding, masking and scoring belong to modbench: the module only maps inputs to
 Optionally name the tensors that touch inputs and outputs in `io_parameters` (used by
 p_reuse_strict); otherwise the first and last masked tensors count. Likewise `input_parameters`
 names what reads the raw input (transfer resets it per task); otherwise the first masked
-tensor and the rest of its module count.
+tensor and the rest of its module count. Every declared name must be a parameter of the model.
+The other hooks (output_parameters, output_parameter, incremental decoding, vmap) are shown in
+submissions/_examples/ and listed in submissions/README.md.
 
 Check it (smoke tier of every task it supports, under a minute on a CPU):
     modbench check submissions/<your_name>
@@ -39,6 +41,7 @@ class TemplateMLP(nn.Module):
         self.body = nn.Sequential(*blocks)
         self.head = nn.Linear(sizes[-1], contract.n_out)
         self.io_parameters = ("body.0.weight", "head.weight")
+        self.input_parameters = ("body.0.weight", "body.0.bias")
 
     def forward(self, x):  # x: [batch, n_in] -> [batch, n_heads * n_classes]
         return self.head(self.body(x))
