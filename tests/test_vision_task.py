@@ -58,6 +58,14 @@ def test_the_papers_cnn_and_resnet110_sizes():
         assert model(torch.zeros(2, 1, 1, 40)).shape == (2, 10)
 
 
+def test_each_architecture_takes_the_papers_mask_beta_for_it():
+    """Paper_spec §4.9: β 3e-4 for the simple CNN, 2e-5 for ResNet-110 (v2 gave the ResNet 3e-4)."""
+    task = TASKS.get("class_removal")(source=SOURCE)
+    for tier in ("quick", "paper"):
+        assert task.budget(tier, "cnn").mask.beta == 3e-4
+        assert task.budget(tier, "resnet").mask.beta == 2e-5
+
+
 def test_batchnorm_buffers_stay_untouched_and_its_affine_parameters_are_masked():
     task = TASKS.get("class_removal")(source=SOURCE)
     model = build_model(ARCHS.get("resnet"), task.contract, ARCHS.get("resnet").sizes["smoke"], 0).eval()
