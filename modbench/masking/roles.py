@@ -2,7 +2,7 @@
 that owns it, never by its name (a user's `tok_emb` is an embedding, an attention's
 `in_proj_bias` is a bias).
 
-Rules (README, "What gets a mask"):
+Rules (submissions/README.md, "What gets a mask, and the optional hooks"):
 - `nn.Embedding` / `nn.EmbeddingBag` tensors are embeddings, never masked (paper_spec §1.2), and
   so is any tensor tied to one: an output layer that shares its embedding's matrix has no mask
   (untie it to mask it).
