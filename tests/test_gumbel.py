@@ -140,3 +140,38 @@ def test_the_reference_path_draws_the_same_numbers_as_the_kernels():
     assert reference.dtype == torch.float64
     # the same draw keeps the same weights (no sample sits exactly on its threshold here)
     assert torch.equal(fused != 0, reference != 0)
+
+
+def test_the_torch_stream_is_the_kernels_stream_bit_for_bit():
+    """stream.counter_uniform (int64 torch arithmetic, any device) against the numba kernel,
+    including counters and keys past 2^63, where signed and unsigned arithmetic part ways."""
+    from modbench.masking.stream import counter_uniform
+
+    for key, first, n in [(12345, 0, 50_000), (2**64 - 1, 2**63 + 5, 4_000), (int(kernels.mix64(np.uint64(7))), 10**15, 3_000)]:
+        out = np.empty(n, np.float32)
+        kernels.fill_uniform(np.uint64(key), np.uint64(first), out)
+        assert torch.equal(counter_uniform(key, first, n), torch.from_numpy(out))
+
+
+@pytest.mark.parametrize("tau", [1.0, 0.6])
+def test_the_device_generic_masked_weights_equal_the_cpu_kernels(tau):
+    """The torch path (what a CUDA run computes) on the CPU: the same masks bit for bit, the
+    same logit and weight gradients to rounding."""
+    from modbench.masking.device_masks import DeviceMaskedWeights
+
+    shape, k = (37, 29), 4
+    logits = 2 * torch.randn(shape, generator=torch.Generator().manual_seed(1))
+    weight = torch.randn(shape, generator=torch.Generator().manual_seed(2))
+    upstream = torch.randn(k, *shape, generator=torch.Generator().manual_seed(3))
+    draw = MaskNoise(5).draw((k, *shape))
+    results = []
+    for fn in (lambda l, w: masked_weights(l, w, draw, tau=tau, stacked=True),
+               lambda l, w: DeviceMaskedWeights.apply(l, w, draw, tau, True)):
+        l, w = logits.clone().requires_grad_(), weight.clone().requires_grad_()
+        out = fn(l, w)
+        (out * upstream).sum().backward()
+        results.append((out.detach(), l.grad, w.grad))
+    (kernel_out, kernel_dl, kernel_dw), (torch_out, torch_dl, torch_dw) = results
+    assert torch.equal(kernel_out, torch_out)
+    assert torch.allclose(kernel_dl, torch_dl, rtol=1e-5, atol=1e-7) and torch.equal(kernel_dw, torch_dw)
+    assert 0 < kernel_out.count_nonzero() < k * weight.numel()

@@ -16,6 +16,8 @@ import numpy as np
 import torch
 
 from modbench.masking import kernels
+from modbench.masking.device_masks import DeviceMaskedWeights
+from modbench.masking.stream import counter_uniform
 
 # The paper adds eps = 1e-10 inside its logs; torch.logit clamps U to [eps, 1 − eps] instead.
 # In float32, 1 − 1e-10 rounds to 1, so we clamp at 1e-7, still far in the tails (|noise| ≤ 16).
@@ -35,8 +37,11 @@ class NoiseDraw:
         """The kernels' noise source for mask sample `sample` (a row of the block)."""
         return np.uint64(self.key), np.uint64(self.first + sample * prod(self.shape[1:]))
 
-    def materialise(self) -> torch.Tensor:
-        """The block's numbers as a float32 tensor of `shape` (the reference path's input)."""
+    def materialise(self, device: torch.device | str = "cpu") -> torch.Tensor:
+        """The block's numbers as a float32 tensor of `shape` on `device` (the reference path's
+        input): the numba kernel on the CPU, the same numbers in torch elsewhere (stream.py)."""
+        if torch.device(device).type != "cpu":
+            return counter_uniform(self.key, self.first, prod(self.shape), device).view(self.shape)
         out = np.empty(prod(self.shape), dtype=np.float32)
         kernels.fill_uniform(np.uint64(self.key), np.uint64(self.first), out)
         return torch.from_numpy(out).view(self.shape)
@@ -135,11 +140,14 @@ def masked_weights(
     """The k masked weights `weight * sample_hard_mask(logits, logit(u_j), tau)`, one per row of
     the uniforms `noise` ([k, *weight.shape], explicit or a NoiseDraw the kernels generate), from
     two fused passes instead of about ten per sample. A weight that requires grad gets
-    Σ_j grad_j ⊙ mask_j. `stacked`: one [k, *shape] tensor instead of a tuple. Other dtypes than
-    float32, or tensors off the CPU, take the reference path."""
+    Σ_j grad_j ⊙ mask_j. `stacked`: one [k, *shape] tensor instead of a tuple. A NoiseDraw off the
+    CPU (or in another dtype) takes the same computation in torch (device_masks); explicit
+    uniforms there take the reference path."""
     fused = weight.dtype == logits.dtype == torch.float32 and weight.device.type == logits.device.type == "cpu"
     if fused and (isinstance(noise, NoiseDraw) or (noise.dtype == torch.float32 and noise.device.type == "cpu")):
         return _MaskedWeights.apply(logits, weight, noise, tau, stacked)
+    if isinstance(noise, NoiseDraw):
+        return DeviceMaskedWeights.apply(logits, weight, noise, tau, stacked)
     uniform = noise.materialise() if isinstance(noise, NoiseDraw) else noise
     noise = torch.logit(uniform.to(weight.device), eps=UNIFORM_EPS).to(logits.dtype)
     samples = tuple(weight * sample_hard_mask(logits, n, tau) for n in noise)
