@@ -28,8 +28,12 @@ EXAMPLES = {
 }
 
 
+MAX_SEED, MAX_SEEDS = 2**31 - 1, 1_000  # a seed fits any generator; a grid stays listable
+
+
 def parse_seeds(text: str) -> list[int]:
-    """"0-4" -> [0..4]; "0,2,5" -> [0, 2, 5]; "3" -> [3]."""
+    """"0-4" -> [0..4]; "0,2,5" -> [0, 2, 5]; "3" -> [3]; at most MAX_SEEDS seeds, each ≤ MAX_SEED
+    (checked before the list is built: `0-100000000` used to hang)."""
     seeds: list[int] = []
     for part in text.split(","):
         match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", part)
@@ -37,8 +41,10 @@ def parse_seeds(text: str) -> list[int]:
             raise ModbenchError(
                 f"malformed seed range {text!r}; write e.g. 0-4, 0,2,5 or 3 (non-negative, low-high)"
             )
-        low = int(match[1])
-        seeds.extend(range(low, int(match[2] or low) + 1))
+        low, high = int(match[1]), int(match[2] or match[1])
+        if high > MAX_SEED or len(seeds) + high - low + 1 > MAX_SEEDS:
+            raise ModbenchError(f"seed range {text!r} is too large; at most {MAX_SEEDS} seeds, each at most {MAX_SEED}")
+        seeds.extend(range(low, high + 1))
     if len(set(seeds)) != len(seeds):
         raise ModbenchError(f"seed range {text!r} names a seed twice; list each seed once")
     return seeds
@@ -58,6 +64,12 @@ def parse_overrides(items: Sequence[str]) -> tuple[tuple[str, object], ...]:
             value = text
         parsed.append((key.strip(), value))
     return tuple(parsed)
+
+
+def unique_names(text: str) -> list[str]:
+    """"addmul,addmul, scan" -> ["addmul", "scan"]: each named once, in order (a repeated name
+    ran twice)."""
+    return list(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
 
 
 def _writable(out: Path) -> Path:
@@ -83,13 +95,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     overrides = parse_overrides(args.set)
     # a grid: comma-separated architectures × tasks × seeds; a submission folder is loaded and
     # registered by its name
-    archs = [resolve_arch(a) for a in args.arch.split(",")]
+    archs = list(dict.fromkeys(resolve_arch(a) for a in unique_names(args.arch)))
     cluster = ClusterOptions(
         cluster=args.cluster, folder=Path(args.jobs_folder) if args.jobs_folder else None, partition=args.partition,
         time_min=args.time_min, gpus=args.gpus, threads=args.threads, mem_gb=args.mem_gb,
         array_parallelism=args.array_parallelism,
     )
-    return run_grid(archs, args.task.split(","), args.tier, seeds, out, overrides, show_progress=not args.quiet,
+    return run_grid(archs, unique_names(args.task), args.tier, seeds, out, overrides, show_progress=not args.quiet,
                     source=args.source, workers=workers, executor=args.executor, cluster=cluster)
 
 
