@@ -22,6 +22,7 @@ from modbench import provenance, results
 from modbench.archs import ARCHS, ArchSpec
 from modbench.errors import ModbenchError, one_line
 from modbench.gating import gate
+from modbench.locks import run_lock
 from modbench.masking import TRAINER_VERSION, MaskSet
 from modbench.masking.maskset import save_masks
 from modbench.pipelines import PIPELINES
@@ -292,9 +293,16 @@ def run_and_save(run: Prepared, out: Path, progress=None) -> dict:
     """Run into `run.spec.folder(out)` and write the result atomically (masks first).
 
     A failure is written as a result with status "failed" and the error; it is returned, not
-    raised, so a grid goes on. Callers skip runs that `finished_result` finds.
+    raised, so a grid goes on. Callers skip runs that `finished_result` finds. The run holds its
+    folder's lock (modbench.locks): a second process on it waits, then returns the result the
+    first one finished instead of running again.
     """
     folder = run.spec.folder(out)
+    with run_lock(folder):
+        return finished_result(run, out) or _run_and_write(run, folder, progress)
+
+
+def _run_and_write(run: Prepared, folder: Path, progress) -> dict:
     started = time.perf_counter()
     try:
         result, stages = run_one(run, progress)

@@ -5,6 +5,8 @@ shape. A parameter missing from the set is used unmasked (paper_spec §1.7).
 """
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Mapping
@@ -126,16 +128,22 @@ def _counts(a: MaskSet, b: MaskSet, names: Iterable[str] | None) -> tuple[int, i
 def save_masks(path: Path, masks: Mapping[str, MaskSet]) -> None:
     """Write several named mask sets to one safetensors file (tensors only, never pickles).
 
-    Keys are "<set>/<parameter>". The write is atomic: a temporary file, then a rename.
+    Keys are "<set>/<parameter>". The write is atomic: a temporary file of a unique name, then
+    a rename.
     """
     from safetensors.torch import save_file
 
     tensors: dict[str, torch.Tensor] = {}
     for set_name, mask_set in masks.items():
         tensors.update(mask_set.as_tensors(prefix=f"{set_name}/"))
-    tmp = path.with_name(path.name + ".tmp")
-    save_file(tensors, str(tmp))
-    tmp.replace(path)
+    descriptor, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # unique per writer
+    os.close(descriptor)
+    try:
+        save_file(tensors, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def load_masks(path: Path) -> dict[str, MaskSet]:
