@@ -12,6 +12,11 @@ class TrainingDiverged(RuntimeError):
     recorded as failed with this message and a grid goes on (`modbench check` reports it)."""
 
 
+class FrozenWeightsChanged(RuntimeError):
+    """The network changed during mask training (its forward edits its own tensors): the masks
+    would describe another network. The run is recorded as failed with this message."""
+
+
 def one_line(err: BaseException) -> str:
     """`Type: message (at file:line)` of the innermost frame: a reason, never a traceback."""
     frames = traceback.extract_tb(err.__traceback__)

@@ -199,3 +199,28 @@ def test_the_cosine_schedule_falls_from_the_rate_to_zero_and_constant_stays():
 def test_an_unknown_schedule_is_refused_in_one_line():
     with pytest.raises(ModbenchError, match="unknown mask lr_schedule 'linear'; choose one of constant, cosine"):
         MaskConfig(lr_schedule="linear")
+
+
+def test_a_forward_that_edits_its_weights_fails_mask_training_with_the_reason():
+    """Masks assume a frozen network; a forward that shrinks its weight in place trained masks
+    for another network and the run finished ok."""
+    import pytest
+    from torch import nn
+
+    from modbench.errors import FrozenWeightsChanged
+    from modbench.masking import FrozenModel, MaskConfig, train_mask
+
+    class SelfEditing(nn.Linear):
+        def forward(self, x):
+            with torch.no_grad():
+                self.bias.mul_(0.999)  # unmasked: the functional call hands it the frozen tensor itself
+            return super().forward(x)
+
+    model = SelfEditing(3, 1)
+    frozen = FrozenModel(model, ["weight"])
+    sample = lambda n, g: (torch.randn(n, 3, generator=g), torch.zeros(n, 1))  # noqa: E731
+    loss = lambda forward, batch: ((forward(batch[0]) - batch[1]) ** 2).mean()  # noqa: E731
+    with pytest.raises(FrozenWeightsChanged, match="tensors changed during mask training"):
+        train_mask(frozen, loss, sample, MaskConfig(steps=3, batch_size=8), seed=0)
+    untouched = FrozenModel(nn.Linear(3, 1), ["weight"])
+    train_mask(untouched, loss, sample, MaskConfig(steps=3, batch_size=8), seed=0)  # no error: unchanged

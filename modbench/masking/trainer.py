@@ -6,6 +6,7 @@ The frozen network is never modified: masked weights W ⊙ m are handed to
 """
 from __future__ import annotations
 
+import hashlib
 import math
 import warnings
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from modbench.errors import ModbenchError, TrainingDiverged
+from modbench.errors import FrozenWeightsChanged, ModbenchError, TrainingDiverged
 from modbench.masking.convergence import ConvergenceTracker, StageConvergence
 from modbench.masking.gumbel import MaskNoise, deterministic_mask, masked_weights
 from modbench.masking.maskset import HISTOGRAM_BINS, MaskSet
@@ -149,6 +150,21 @@ class FrozenModel:
         if unknown:
             raise ModbenchError(f"cannot mask {unknown}: not parameters of the model")
         self.masked = list(masked)
+        self.digest = self.tensors_digest()
+
+    def tensors_digest(self) -> str:
+        """sha256 of the module's parameters and buffers as they are now."""
+        digest = hashlib.sha256()
+        for name, tensor in (*self.module.named_parameters(), *self.module.named_buffers()):
+            digest.update(name.encode())
+            digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        return digest.hexdigest()
+
+    def check_unchanged(self, when: str) -> None:
+        """Raise FrozenWeightsChanged if a parameter or buffer moved since the model was frozen."""
+        if self.tensors_digest() != self.digest:
+            raise FrozenWeightsChanged(f"the frozen network's tensors changed during {when}: its forward modifies "
+                                       "its own weights or buffers, so the masks would describe another network")
 
     def forward_fn(self, weights: dict[str, torch.Tensor] | None) -> BoundModel:
         """The model with the given tensors in place of the parameters (callable like it)."""
@@ -273,6 +289,7 @@ def train_mask(
             on_step(step)
     for name, l in logits.items():  # NaN gradients leave NaN logits, which would binarise to 0
         check_finite(l, f"mask logit tensor {name!r}")
+    frozen.check_unchanged("mask training")
     return {n: l.detach() for n, l in logits.items()}
 
 
