@@ -50,6 +50,9 @@ STEPS = {"smoke": (30, 10, 1e-2, "constant"), "quick": (3_000, 3_000, 0.1, "cosi
 # any other architecture takes the CNN's.
 BETA = {"resnet": 2e-5}
 DEFAULT_BETA = 3e-4
+# The smoke tier's batch (train and masks): `modbench check` of a ResNet-18-sized submission
+# spent most of its time in conv backward passes over batches of 128.
+SMOKE_BATCH = 32
 
 
 class ImageTask(Task):
@@ -80,9 +83,10 @@ class ImageTask(Task):
     def budget(self, tier: str, arch: str) -> TierBudget:
         self.check_tier(tier)
         train_steps, mask_steps, mask_lr, schedule = STEPS[tier]
+        batch = SMOKE_BATCH if tier == "smoke" else 128
         return TierBudget(
-            train=TrainConfig(steps=train_steps, lr=1e-3, batch_size=128, grad_clip=1.0),
-            mask=MaskConfig(steps=mask_steps, lr=mask_lr, beta=BETA.get(arch, DEFAULT_BETA), batch_size=128, n_samples=4,
+            train=TrainConfig(steps=train_steps, lr=1e-3, batch_size=batch, grad_clip=1.0),
+            mask=MaskConfig(steps=mask_steps, lr=mask_lr, beta=BETA.get(arch, DEFAULT_BETA), batch_size=batch, n_samples=4,
                             lr_schedule=schedule),
             mask_filter=MaskFilter(mask_biases=True),  # biases and BatchNorm affine masked (§4.9)
         )
