@@ -114,18 +114,28 @@ def test_counter_uniforms_pass_a_kolmogorov_smirnov_test():
     assert stats.kstest(sample, "uniform").pvalue > 1e-3
 
 
-def test_generated_noise_equals_the_same_noise_materialised():
-    shape, k = (48, 40), 4
+def _outputs_and_gradients(shape, k, noise_seed, sample_fns):
+    """(masked weights, logit gradient, weight gradient) of each `fn(logits, weight, draw)` on
+    the same seeded logits, weights, upstream gradient and noise draw."""
     logits = 2 * torch.randn(shape, generator=torch.Generator().manual_seed(1))
     weight = torch.randn(shape, generator=torch.Generator().manual_seed(2))
     upstream = torch.randn(k, *shape, generator=torch.Generator().manual_seed(3))
-    draw = MaskNoise(9).draw((k, *shape))
+    draw = MaskNoise(noise_seed).draw((k, *shape))
     results = []
-    for noise in (draw, draw.materialise()):
+    for fn in sample_fns:
         l, w = logits.clone().requires_grad_(), weight.clone().requires_grad_()
-        out = masked_weights(l, w, noise, tau=0.7, stacked=True)
+        out = fn(l, w, draw)
         (out * upstream).sum().backward()
         results.append((out.detach(), l.grad, w.grad))
+    return results, weight
+
+
+def test_generated_noise_equals_the_same_noise_materialised():
+    k = 4
+    results, weight = _outputs_and_gradients((48, 40), k, 9, [
+        lambda l, w, draw: masked_weights(l, w, draw, tau=0.7, stacked=True),
+        lambda l, w, draw: masked_weights(l, w, draw.materialise(), tau=0.7, stacked=True),
+    ])
     for generated, explicit in zip(*results):
         assert torch.equal(generated, explicit)
     assert 0 < results[0][0].count_nonzero() < k * weight.numel()  # some kept, some dropped
@@ -159,18 +169,11 @@ def test_the_device_generic_masked_weights_equal_the_cpu_kernels(tau):
     same logit and weight gradients to rounding."""
     from modbench.masking.device_masks import DeviceMaskedWeights
 
-    shape, k = (37, 29), 4
-    logits = 2 * torch.randn(shape, generator=torch.Generator().manual_seed(1))
-    weight = torch.randn(shape, generator=torch.Generator().manual_seed(2))
-    upstream = torch.randn(k, *shape, generator=torch.Generator().manual_seed(3))
-    draw = MaskNoise(5).draw((k, *shape))
-    results = []
-    for fn in (lambda l, w: masked_weights(l, w, draw, tau=tau, stacked=True),
-               lambda l, w: DeviceMaskedWeights.apply(l, w, draw, tau, True)):
-        l, w = logits.clone().requires_grad_(), weight.clone().requires_grad_()
-        out = fn(l, w)
-        (out * upstream).sum().backward()
-        results.append((out.detach(), l.grad, w.grad))
+    k = 4
+    results, weight = _outputs_and_gradients((37, 29), k, 5, [
+        lambda l, w, draw: masked_weights(l, w, draw, tau=tau, stacked=True),
+        lambda l, w, draw: DeviceMaskedWeights.apply(l, w, draw, tau, True),
+    ])
     (kernel_out, kernel_dl, kernel_dw), (torch_out, torch_dl, torch_dw) = results
     assert torch.equal(kernel_out, torch_out)
     assert torch.allclose(kernel_dl, torch_dl, rtol=1e-5, atol=1e-7) and torch.equal(kernel_dw, torch_dw)
