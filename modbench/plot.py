@@ -157,7 +157,8 @@ def plot_results(source: Path, out: Path) -> list[Path]:
         result = results.load(path)
         if result["status"] != "ok":
             continue
-        stem = f"{result['task']['name']}_{result['architecture']['name']}_{result['tier']}_seed{result['seeds']['run']}"
+        stem = results.safe_file_name(result["task"]["name"], result["architecture"]["name"], result["tier"],
+                                      f"seed{result['seeds']['run']}")
         for name, make in FIGURES.items():
             fig = make(result)
             if fig is None:
@@ -165,7 +166,7 @@ def plot_results(source: Path, out: Path) -> list[Path]:
             fig.suptitle(f"{result['task']['name']} · {result['architecture']['name']} · seed {result['seeds']['run']}", fontsize=9)
             if fig.get_layout_engine() is None:
                 fig.tight_layout()
-            target = out / f"{stem}_{name}.png"
+            target = out / f"{stem}_{name}.png"  # a plain name: inside `out` whatever the result says
             out.mkdir(parents=True, exist_ok=True)
             fig.savefig(target, dpi=120)
             plt.close(fig)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -145,6 +146,14 @@ def upgrade_v2(result: dict) -> dict:
     task = TASKS.get(result["task"]["name"])
     gate(upgraded, task.convergence, task.faithfulness_sets())
     return upgraded
+
+
+def safe_file_name(*parts: object) -> str:
+    """A file name built from result fields (task, architecture, ...) that stays a plain name in
+    its folder: every character but letters, digits, '-', '_' and '.' becomes '_', and no leading
+    dot, so '/abs/path' or '../x' in a result cannot place a file outside the output folder."""
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", "_".join(str(p) for p in parts)).lstrip(".")
+    return name[:200] or "_"
 
 
 def write_atomic(path: Path, text: str | bytes) -> None:

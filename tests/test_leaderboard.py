@@ -281,3 +281,24 @@ def test_a_score_only_one_architecture_has_is_not_a_null_of_the_others(tmp_path)
     assert set(rows(board, "transfer", "shared_fraction/layers.2.weight")) == {"fnn"}
     assert set(rows(board, "transfer", "shared_fraction/output.weight")) == {"lstm"}
     assert set(rows(board, "transfer", "task_accuracy")) == {"fnn", "lstm"}
+
+
+def test_hostile_names_are_escaped_in_markdown_and_csv(tmp_path):
+    """Names come from result files: a | added a Markdown column and =... ran in a spreadsheet."""
+    from modbench.leaderboard.render import csv_text, markdown
+
+    hostile = "=cmd|x*[y](z)<b>"
+    tree = tmp_path / "results"
+    shutil.copytree(FIXTURES / "addmul" / "fnn", tree / "addmul" / "fnn")
+    for path in tree.rglob("result.json"):
+        result = json.loads(path.read_text())
+        result["architecture"]["name"] = hostile
+        path.write_text(json.dumps(result))
+    board = build(collect([tree]))
+    lines = markdown(board, "test").splitlines()
+    row = next(line for line in lines if "cmd" in line and line.startswith("|"))
+    header = next(line for line in lines if line.startswith("| score"))
+    assert "\\|x" in row and "<b>" not in row and "\\[y\\]" in row
+    assert row.count("|") - row.count("\\|") == header.count("|")  # no column added
+    cells = list(csv.DictReader(io.StringIO(csv_text(board))))
+    assert cells and all(c["arch"] == "'" + hostile for c in cells)

@@ -34,6 +34,19 @@ def test_a_result_without_histograms_skips_that_figure(smoke_run, tmp_path):
     assert len(list((tmp_path / "figs").glob("*.png"))) == 4
 
 
+@pytest.mark.parametrize("hostile", ["/tmp/modbench-plot-escape/x", "../../escaped", ".hidden"])
+def test_figures_stay_inside_out_whatever_names_a_result_holds(smoke_run, tmp_path, hostile):
+    """PNG names came from the result's task/arch strings: an absolute path wrote beside it and
+    '../' was a traceback."""
+    result = json.loads((smoke_run / "addmul/fnn/smoke/seed0/result.json").read_text())
+    result["task"]["name"] = result["architecture"]["name"] = hostile
+    (tmp_path / "hostile.json").write_text(json.dumps(result))
+    figures = tmp_path / "figs"
+    assert cli.main(["plot", str(tmp_path / "hostile.json"), "--out", str(figures)]) == 0
+    written = list(tmp_path.rglob("*.png"))
+    assert len(written) == 5 and all(p.parent == figures and not p.name.startswith(".") for p in written)
+
+
 def test_nothing_to_plot_is_an_error(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert cli.main(["plot", str(tmp_path / "empty"), "--out", str(tmp_path / "figs")]) == 2
