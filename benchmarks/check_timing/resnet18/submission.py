@@ -14,4 +14,4 @@ def resnet18_one_channel(contract: ImageIO) -> nn.Module:
 
 
 SUBMISSION = Submission(name="torchvision_resnet18", authors=("modbench",), description="torchvision ResNet-18, 1 channel",
-                        factories={"image": resnet18_one_channel}, vmap_mask_samples=True)
+                        factories={"image": resnet18_one_channel})  # a new user's defaults: no vmap
