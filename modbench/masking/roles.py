@@ -24,6 +24,8 @@ from typing import Callable
 from torch import nn
 from torch.nn.utils import parametrize
 
+from modbench.errors import ModbenchError
+
 WEIGHT, BIAS, EMBEDDING = "weight", "bias", "embedding"
 ROLES = (WEIGHT, BIAS, EMBEDDING)
 
@@ -51,8 +53,6 @@ def parameter_roles(model: nn.Module) -> dict[str, str]:
     declared = dict(getattr(model, "parameter_roles", None) or {})
     bad = {n: r for n, r in declared.items() if r not in ROLES}
     if bad:
-        from modbench.errors import ModbenchError
-
         raise ModbenchError(f"parameter_roles {bad} name no role; use one of {', '.join(ROLES)}")
     found: dict[int, str] = {}
     rank = {BIAS: 0, WEIGHT: 1, EMBEDDING: 2}
