@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Run a queue of long jobs one at a time (issue 21's re-run outlives a session).
+# Each line of QUEUE is "run ARCH TASK SEED", "sweep ARGS..." (convergence_sweep.py) or "sh CMD".
+# Finished lines are appended to QUEUE.done, so a restarted runner resumes; touch PAUSE to stop
+# before the next item. Runs from a clean clone CODE of main so the staged code cannot drift.
+set -u
+STAGE=${STAGE:-/tmp/stage}; CODE=${CODE:-$STAGE/code}; PY=${PY:-/work/venv/bin/python}; MODBENCH=${MODBENCH:-$(dirname "$PY")/modbench}
+QUEUE=$STAGE/queue; DONE=$STAGE/queue.done; touch "$DONE"
+export PYTHONPATH=$CODE HF_HUB_OFFLINE=1
+while true; do
+  [ -e "$STAGE/PAUSE" ] && { echo "paused"; exit 0; }
+  item=$(grep -vxF -f "$DONE" "$QUEUE" | grep -v '^\s*$' | head -1)
+  [ -z "$item" ] && { echo "queue empty"; exit 0; }
+  set -- $item; kind=$1; shift
+  echo "== $(date -u +%FT%TZ) $item"
+  case $kind in
+    run) (cd "$CODE" && "$MODBENCH" run --arch "$1" --task "$2" --tier quick --seeds "$3" \
+            --out "$STAGE/out" --workers 2) ;;
+    sweep) (cd "$CODE" && "$PY" benchmarks/convergence_sweep.py --cache "$STAGE/cache" "$@") ;;
+    sh) bash -c "$*" ;;
+  esac
+  echo "== $(date -u +%FT%TZ) exit $? $item"
+  echo "$item" >> "$DONE"
+done
