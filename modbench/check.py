@@ -15,7 +15,7 @@ from typing import Callable
 
 import torch
 
-from modbench import harness
+from modbench import devices, harness
 from modbench.archs import ArchSpec, build_model, validate_declarations
 from modbench.contracts import Contract
 from modbench.errors import ModbenchError, TrainingDiverged, one_line
@@ -103,7 +103,7 @@ def probe_masking(model: torch.nn.Module, batch, contract: Contract, mask_filter
                       "forward must read its weights from the module's parameters, not from copies or caches")
 
 
-def check_task(arch: ArchSpec, task_name: str) -> CheckOutcome:
+def check_task(arch: ArchSpec, task_name: str, device: str = "auto") -> CheckOutcome:
     started = time.perf_counter()
     task_cls = TASKS.get(task_name)
     try:
@@ -118,7 +118,7 @@ def check_task(arch: ArchSpec, task_name: str) -> CheckOutcome:
         batch = task.sample(None, 4, torch.Generator().manual_seed(0))
         probe(model.eval(), batch, task.contract)
         probe_masking(model, batch, task.contract, task.budget("smoke", arch.name).mask_filter)
-        spec = harness.RunSpec(arch.name, task_name, "smoke", 0, source=task_cls.smoke_source)
+        spec = harness.RunSpec(arch.name, task_name, "smoke", 0, source=task_cls.smoke_source, device=device)
         try:
             harness.run_one(harness.prepare(spec))
         except TrainingDiverged as err:
@@ -130,8 +130,10 @@ def check_task(arch: ArchSpec, task_name: str) -> CheckOutcome:
     return CheckOutcome(task_name, True, "pass", "", time.perf_counter() - started)
 
 
-def check_submission(path: str | Path) -> list[CheckOutcome]:
-    """One outcome per supported task, or a single "import" outcome when the file won't load."""
+def check_submission(path: str | Path, device: str = "auto") -> list[CheckOutcome]:
+    """One outcome per supported task, or a single "import" outcome when the file won't load.
+    The smoke runs compute on `device` (modbench.devices; an unavailable one raises, one line)."""
+    devices.resolve(device)
     started = time.perf_counter()
     try:
         arch = load_submission(path)
@@ -141,4 +143,4 @@ def check_submission(path: str | Path) -> list[CheckOutcome]:
     if not tasks:
         return [CheckOutcome("(tasks)", False, "factory",
                              f"no task uses the I/O kinds {sorted(arch.factories)}", 0.0)]
-    return [check_task(arch, name) for name in tasks]
+    return [check_task(arch, name, device) for name in tasks]

@@ -11,6 +11,8 @@ from typing import Sequence
 
 from modbench.errors import ModbenchError
 
+DEVICE_HELP = ("where it computes: auto (default: the first GPU where CUDA is available, else the CPU), cpu, "
+               "cuda or cuda:N; an unavailable device is refused")
 EXAMPLES = {
     "run": "examples:\n  modbench run --arch fnn --task addmul --tier quick --seeds 0-4 --out runs\n"
            "  modbench run --arch lstm --task double_add --seeds 0-2 --set mask.beta=2e-4 --out beta2e-4\n"
@@ -22,6 +24,9 @@ EXAMPLES = {
                "  modbench compare baselines/addmul/fnn runs/addmul/my_net --fail-if-worse",
     "plot": "example:\n  modbench plot baselines/addmul/fnn --out figures",
     "validate": "examples:\n  modbench validate runs/addmul/fnn/quick/seed0/result.json\n  modbench validate baselines",
+    "upgrade": "example:\n  modbench upgrade baselines submissions/routed_mlp/results",
+    "verify": "examples:\n  modbench verify baselines/addmul/fnn/quick/seed0/result.json\n"
+              "  modbench verify submissions/my_net/results/addmul/my_net/quick/seed0/result.json --arch submissions/my_net",
     "data": "examples:\n  modbench data export scan --split length --out data/scan\n"
             "  modbench data export scan --split addprim_jump --out data/scan --source dir:SCAN\n"
             "  modbench data export math --module comparison__sort --out data/math --source generated:30000",
@@ -102,7 +107,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         array_parallelism=args.array_parallelism,
     )
     return run_grid(archs, unique_names(args.task), args.tier, seeds, out, overrides, show_progress=not args.quiet,
-                    source=args.source, workers=workers, executor=args.executor, cluster=cluster)
+                    source=args.source, workers=workers, executor=args.executor, cluster=cluster, device=args.device,
+                    timeout_min=args.timeout_min)
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
@@ -139,11 +145,32 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
+def cmd_upgrade(args: argparse.Namespace) -> int:
+    from modbench import results
+
+    bad = 0
+    for path in [found for path in args.paths for found in results.files_under(path)]:
+        try:
+            print(f"{results.upgrade(path):<24} {path}")
+        except ModbenchError as err:
+            bad += 1
+            print(f"invalid {err}")
+    return 1 if bad else 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from modbench.verify import verify
+
+    verdict = verify(Path(args.result), args.arch)
+    print("\n".join(verdict.lines))
+    return {True: 0, False: 1, None: 2}[verdict.reproduced]
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from modbench.check import check_submission
 
     started = time.perf_counter()
-    outcomes = check_submission(args.path)
+    outcomes = check_submission(args.path, args.device)
     for outcome in outcomes:
         status = "PASS" if outcome.passed else "FAIL"
         reason = f"  {outcome.kind}: {outcome.reason}" if not outcome.passed else ""
@@ -231,6 +258,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, default=None, metavar="N",
                      help="processes for a run's independent stages, each with one thread "
                           "(default: the CPUs available; any N gives the numbers of N=1 at one thread)")
+    run.add_argument("--device", default="auto", help=DEVICE_HELP)
+    run.add_argument("--timeout-min", type=float, default=None, metavar="M",
+                     help="end a run that passes M minutes as failed, with that reason (default: no limit)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     grid = run.add_argument_group("cluster (with --executor submitit)")
     grid.add_argument("--executor", choices=["local", "submitit"], default="local",
@@ -239,7 +269,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="submitit backend (default: Slurm where available, else local processes)")
     grid.add_argument("--partition", help="Slurm partition")
     grid.add_argument("--time-min", type=int, default=120, help="time limit per run in minutes (default 120)")
-    grid.add_argument("--gpus", type=int, default=0, help="GPUs per run (default 0)")
+    grid.add_argument("--gpus", type=int, default=0,
+                      help="GPUs per job: 0 (default) or 1, each job's runs then compute on its GPU (--device auto or cuda)")
     grid.add_argument("--threads", type=int, default=None,
                       help="CPUs per run and its torch threads (default: this machine's count, so numbers match local runs)")
     grid.add_argument("--mem-gb", type=int, default=None, help="memory per run in GB")
@@ -253,6 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = verb("check", "run a submission on the smoke tier of every task it supports; pass/fail per task")
     check.add_argument("path", help="the submission's folder (submissions/<name>/) or its submission.py")
+    check.add_argument("--device", default="auto", help=DEVICE_HELP)
     check.set_defaults(func=cmd_check)
 
     board = verb("leaderboard", "tables of every result under the folders: README.md, leaderboard.csv, "
@@ -280,6 +312,17 @@ def build_parser() -> argparse.ArgumentParser:
     validate = verb("validate", "check result files against the schema")
     validate.add_argument("paths", nargs="+", metavar="PATH", help="result files, or folders searched for result.json")
     validate.set_defaults(func=cmd_validate)
+
+    upgrade = verb("upgrade", "rewrite result files of an older schema as the current one, sealed with their "
+                              "integrity digest (no re-run; numbers untouched)")
+    upgrade.add_argument("paths", nargs="+", metavar="PATH", help="result files, or folders searched for result.json")
+    upgrade.set_defaults(func=cmd_upgrade)
+
+    verify = verb("verify", "re-run a result's recorded configuration with the code that wrote it; say whether its "
+                            "scores and masks reproduce (exit 0 yes, 1 no, 2 cannot tell)")
+    verify.add_argument("result", help="a result.json")
+    verify.add_argument("--arch", help="a submission's folder, for a result of a submitted architecture")
+    verify.set_defaults(func=cmd_verify)
 
     data = verb("data", "export a dataset as files in its upstream layout (SCAN's tasks_*.txt, "
                         "DeepMind Mathematics' regime folders)")

@@ -22,3 +22,8 @@ def one_line(err: BaseException) -> str:
     frames = traceback.extract_tb(err.__traceback__)
     where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
     return f"{type(err).__name__}: {err}{where}"
+
+
+class RunTimedOut(RuntimeError):
+    """A run passed its `--timeout-min`: it is recorded as failed with this reason, and a grid
+    goes on (a rerun tries it again)."""

@@ -9,6 +9,7 @@ local run whatever machine runs the jobs.
 """
 from __future__ import annotations
 
+import dataclasses
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,8 +47,33 @@ def run_job(spec: RunSpec, out: str, submissions: list[str], threads: int) -> di
     return run_and_save(prepare(spec), Path(out))
 
 
+def gpu_placements(device: str, runs: int) -> list[str]:
+    """The devices a local grid deals its runs over: every visible GPU for "cuda" (or "auto" on a
+    machine with GPUs) when there are several runs and GPUs, else the one device named."""
+    import torch
+
+    if device not in ("auto", "cuda") or runs < 2 or not torch.cuda.is_available() or torch.cuda.device_count() < 2:
+        return [device]
+    return [f"cuda:{i}" for i in range(min(torch.cuda.device_count(), runs))]
+
+
+def deal(runs: Sequence[Prepared], placements: Sequence[str]) -> list[list[RunSpec]]:
+    """Round-robin: run i on placements[i % n], each placement's runs in grid order."""
+    return [[dataclasses.replace(r.spec, device=d) for r in runs[i :: len(placements)]]
+            for i, d in enumerate(placements)]
+
+
+def run_jobs(specs: Sequence[RunSpec], out: str, submissions: list[str], threads: int) -> list[dict]:
+    """One GPU's share of a local grid, in a process of its own: its runs one after another."""
+    return [run_job(spec, out, submissions, threads) for spec in specs]
+
+
 def local(runs: Sequence[Prepared], out: Path, show_progress: bool = True, **_) -> dict[str, dict]:
-    """Each run in this process, with a progress bar; returns run id → result."""
+    """Each run in this process, with a progress bar; returns run id → result. With several GPUs
+    and `--device cuda` (or auto), one process per GPU runs its round-robin share."""
+    placements = gpu_placements(runs[0].spec.device, len(runs)) if runs else []
+    if len(placements) > 1:
+        return _on_several_gpus(runs, out, placements)
     done = {}
     for run in runs:
         label = f"{run.spec.task}/{run.spec.arch}/{run.spec.tier} seed {run.spec.seed}"
@@ -57,6 +83,40 @@ def local(runs: Sequence[Prepared], out: Path, show_progress: bool = True, **_) 
                 bar.set_postfix_str(phase, refresh=False), bar.update(n)))
         _report(label, done[run.run_id])
     return done
+
+
+def _on_several_gpus(runs: Sequence[Prepared], out: Path, placements: list[str]) -> dict[str, dict]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    import torch
+
+    from modbench.submission import loaded_paths
+
+    shares = deal(runs, placements)
+    print(f"{len(runs)} run(s) over {len(placements)} GPUs ({', '.join(placements)})", file=sys.stderr)
+    with ProcessPoolExecutor(len(shares), mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(run_jobs, share, str(out), loaded_paths(), torch.get_num_threads()) for share in shares]
+        finished = [result for future in futures for result in future.result()]
+    done = {}
+    for result in finished:
+        done[result["run_id"]] = result
+        _report(f"{result['task']['name']}/{result['architecture']['name']}/{result['tier']} seed "
+                f"{result['seeds']['run']} on {result['environment']['device']}", result)
+    return done
+
+
+def check_gpus(gpus: int, device: str) -> None:
+    """A job array's --gpus and --device must agree: a run uses one GPU, and a job given one
+    computes on it."""
+    if gpus > 1:
+        raise ModbenchError(f"--gpus {gpus}: a run computes on one GPU; pass --gpus 1 (a grid spreads over jobs)")
+    if gpus == 1 and device == "cpu":
+        raise ModbenchError("--gpus 1 with --device cpu requests a GPU that no run uses; pass --device auto or cuda")
+    if device.startswith("cuda:") and device != "cuda:0":
+        raise ModbenchError(f"--device {device}: each job sees only its own GPU, as cuda:0; pass --device cuda")
+    if gpus == 0 and device.startswith("cuda"):
+        raise ModbenchError(f"--device {device} with --gpus 0: the jobs would have no GPU; pass --gpus 1")
 
 
 def submitit_array(runs: Sequence[Prepared], out: Path, cluster: ClusterOptions | None = None, **_) -> dict[str, dict]:
@@ -70,6 +130,7 @@ def submitit_array(runs: Sequence[Prepared], out: Path, cluster: ClusterOptions 
     from modbench.submission import loaded_paths
 
     options = cluster or ClusterOptions()
+    check_gpus(options.gpus, runs[0].spec.device if runs else "auto")
     threads = options.threads or torch.get_num_threads()
     executor = submitit.AutoExecutor(folder=str(options.folder or out / ".submitit"), cluster=options.cluster)
     parameters = {"timeout_min": options.time_min, "cpus_per_task": threads, "gpus_per_node": options.gpus,

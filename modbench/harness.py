@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+import torch
 
-from modbench import provenance, results
+from modbench import devices, provenance, results
 from modbench.archs import ARCHS, ArchSpec
+from modbench.deadline import deadline
 from modbench.errors import ModbenchError, one_line
 from modbench.gating import gate
 from modbench.locks import run_lock
@@ -46,6 +48,11 @@ class RunSpec:
     # Processes for a run's independent stages (modbench.stages); not part of the run's identity:
     # any count gives the numbers of workers=1 at one thread.
     workers: int = 1
+    # Where it computes (modbench.devices): "auto" (a GPU where CUDA is available), "cpu",
+    # "cuda", "cuda:N". Not part of the identity either: results record the device they ran on.
+    device: str = "auto"
+    # Minutes after which the run ends as failed with that reason (None: no limit); not identity.
+    timeout_min: float | None = None
 
     def folder(self, out: Path) -> Path:
         return out / self.task / self.arch / self.tier / f"seed{self.seed}"
@@ -85,6 +92,16 @@ class Prepared:
     budget: TierBudget
     config: dict
     run_id: str
+
+    @functools.cached_property
+    def device(self) -> torch.device:
+        """The device the run computes on, resolved where it runs (a cluster job's own GPU)."""
+        return devices.resolve(self.spec.device)
+
+    @property
+    def workers(self) -> int:
+        """Processes for the stages: on a GPU one, that owns the device (modbench.stages pools CPU work)."""
+        return self.spec.workers if self.device.type == "cpu" else 1
 
     @property
     def total_steps(self) -> int:
@@ -208,7 +225,7 @@ def _skeleton(run: Prepared) -> dict:
         "error": "not finished",
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "modbench": provenance.source_info(),
-        "environment": provenance.environment("cpu", spec.workers),
+        "environment": provenance.environment(run.device, run.workers),
         "architecture": {
             "name": spec.arch,
             "source_sha256": run.arch.source_sha256(),
@@ -237,6 +254,7 @@ def _skeleton(run: Prepared) -> dict:
         "convergence": None,
         "nulls": None,
         "details": None,
+        "integrity": {"content_sha256": ""},  # sealed by results.write
     }
 
 
@@ -269,7 +287,8 @@ def run_one(
 def finished_result(run: Prepared, out: Path) -> dict | None:
     """The finished result of this very run under `out`, if there is one.
 
-    A corrupted or failed result counts as unfinished (the run is redone). A finished result
+    A corrupted or failed result, or one whose mask file is gone or altered, counts as
+    unfinished (the run is redone). A finished result
     from another configuration is refused rather than overwritten: nothing is lost.
     """
     path = run.spec.folder(out) / results.RESULT_FILE
@@ -279,8 +298,8 @@ def finished_result(run: Prepared, out: Path) -> dict | None:
         old = results.load(path)
     except ModbenchError:
         return None
-    if old["status"] != "ok":
-        return None
+    if old["status"] != "ok" or not results.masks_intact(path.parent, old):
+        return None  # failed, or its mask file is missing or not the one it recorded: redone
     if old["run_id"] != run.run_id:
         raise ModbenchError(
             f"{path} holds a finished run with another configuration; "
@@ -305,7 +324,8 @@ def run_and_save(run: Prepared, out: Path, progress=None) -> dict:
 def _run_and_write(run: Prepared, folder: Path, progress) -> dict:
     started = time.perf_counter()
     try:
-        result, stages = run_one(run, progress)
+        with deadline(run.spec.timeout_min):
+            result, stages = run_one(run, progress)
         mask_path = folder / MASKS_FILE
         folder.mkdir(parents=True, exist_ok=True)
         save_masks(mask_path, stages)

@@ -19,6 +19,7 @@ from torch import nn
 
 from modbench import analysis
 from modbench.archs import build_model, io_parameter_names, output_parameter_name, validate_declarations
+from modbench.devices import following_inputs, move
 from modbench.masking import FrozenModel, MaskSet, binarize, train_mask
 from modbench.masking.convergence import ConvergenceTracker
 from modbench.masking.roles import bake_parametrizations
@@ -36,7 +37,8 @@ PIPELINES: Registry[Pipeline] = Registry("pipeline")
 def train_network(run, sub: str | None, init_seed: int, order_seed: int, on_step) -> nn.Module:
     """A fresh network trained on sub-function/split `sub`'s data (None: the whole task)."""
     task, budget = run.task, run.budget
-    model = build_model(run.arch, task.contract, budget.arch_size, init_seed)
+    # initialised on the CPU whatever the device: the same network everywhere
+    model = build_model(run.arch, task.contract, budget.arch_size, init_seed).to(run.device)
     # Dropout draws from torch's global generator: seeded here from the run, the caller's state
     # given back after, so a run never depends on what ran before it in the process.
     with torch.random.fork_rng():
@@ -44,7 +46,7 @@ def train_network(run, sub: str | None, init_seed: int, order_seed: int, on_step
         train_weights(
             model,
             lambda fn, batch: task.loss(fn, batch, sub),
-            lambda n, g: task.sample(sub, n, g),
+            lambda n, g: move(task.sample(sub, n, g), run.device),
             budget.train,
             torch.Generator().manual_seed(order_seed),
             on_step,
@@ -66,7 +68,7 @@ def train_one_mask(run, frozen: FrozenModel, sub: str | None, seed: int, on_step
     logits = train_mask(
         frozen,
         lambda fn, batch: task.loss(fn, batch, sub),
-        lambda n, g: task.sample(sub, n, g),
+        lambda n, g: move(task.sample(sub, n, g), run.device),
         run.budget.mask,
         seed,
         on_step,
@@ -191,14 +193,14 @@ def trained_on_split(run, split: str, seeds: dict, on_step=None) -> tuple[float,
     paper's scan_baseline), and the seconds it took. Module-level: it may run in a worker."""
     started = time.perf_counter()
     model = train_network(run, split, seeds["init"], seeds["train_order"], on_step)
-    return run.task.accuracy(model, split), time.perf_counter() - started
+    return run.task.accuracy(following_inputs(model, run.device), split), time.perf_counter() - started
 
 
 @PIPELINES.decorator("sysgen")
 def systematic_generalisation(run, result: dict, tick: Tick) -> dict[str, MaskSet]:
     task, seeds = run.task, result["seeds"]
     splits = list(task.subfunctions)
-    with stage_pool(run.spec.workers) as pool:
+    with stage_pool(run.workers) as pool:
         # Independent of the main network: started first, so workers overlap the critical path.
         # Without such trainings (math) the workers take the mask stages instead.
         baselines = {

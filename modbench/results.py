@@ -5,6 +5,7 @@ leaves half a file.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -13,93 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from modbench.errors import ModbenchError
-from modbench.scores import score_range
+from modbench.schema import READABLE_BY_UPGRADE, SCHEMA_VERSION, content_digest, validate  # noqa: F401
 
-# 2: "details" (task-specific analyses), task "source"; 3: "convergence" (per-stage undecided
-# share and late flips, the family's criterion, the scores it keeps from ranking) and "nulls"
-# (each mask score under random masks of the learned masks' densities).
-SCHEMA_VERSION = 3
-
-# key -> allowed types (None means JSON null is allowed). Nested dicts are checked one level
-# down where their keys are fixed.
-_NULL = type(None)
-SCHEMA: dict[str, tuple] = {
-    "schema_version": (int,),
-    "run_id": (str,),
-    "status": (str,),
-    "error": (str, _NULL),
-    "created_at": (str,),
-    "modbench": (dict,),
-    "environment": (dict,),
-    "architecture": (dict,),
-    "task": (dict,),
-    "tier": (str,),
-    "seeds": (dict,),
-    "config": (dict,),
-    "wall_time_s": (dict,),
-    "scores": (dict, _NULL),
-    "score_notes": (dict, _NULL),
-    "chance": (dict, _NULL),
-    "accuracy": (dict, _NULL),
-    "sharing": (list, _NULL),
-    "layers": (dict, _NULL),
-    "masks": (dict, _NULL),
-    "convergence": (dict, _NULL),
-    "nulls": (dict, _NULL),  # null before schema 3
-    "details": (dict, _NULL),
-}
-NESTED: dict[str, tuple[str, ...]] = {
-    "modbench": ("version", "git_commit", "git_dirty"),
-    "environment": ("python", "torch", "device", "threads", "deterministic"),
-    "architecture": ("name", "source_sha256", "n_params", "n_masked"),
-    "task": ("name", "version", "kind", "subfunctions", "fingerprints", "source"),
-    "seeds": ("run", "init", "train_order", "mask"),
-    "config": ("trainer_version", "train", "mask", "mask_filter", "arch_size"),
-}
-CONVERGENCE_KEYS = ("stages", "criterion", "reference_sets", "converged", "reasons", "gated_scores")
-STATUSES = ("ok", "failed")
-
-
-def validate(result: Any, source: str = "result") -> None:
-    """Raise ModbenchError naming the first problem found in a result object."""
-    if not isinstance(result, dict):
-        raise ModbenchError(f"{source}: expected a JSON object, got {type(result).__name__}")
-    missing = [k for k in SCHEMA if k not in result]
-    if missing:
-        raise ModbenchError(f"{source}: missing keys {missing}; rerun the run to regenerate it")
-    extra = [k for k in result if k not in SCHEMA]
-    if extra:
-        raise ModbenchError(f"{source}: unknown keys {extra}; is it a modbench result file?")
-    if result["schema_version"] != SCHEMA_VERSION:
-        raise ModbenchError(
-            f"{source}: schema_version {result['schema_version']!r}, this modbench reads "
-            f"{SCHEMA_VERSION}; regenerate it with this version"
-        )
-    for key, types in SCHEMA.items():
-        if isinstance(result[key], bool) or not isinstance(result[key], types):
-            raise ModbenchError(
-                f"{source}: {key!r} has type {type(result[key]).__name__}, expected "
-                f"{' or '.join('null' if t is _NULL else t.__name__ for t in types)}"
-            )
-    for key, fields in NESTED.items():
-        absent = [f for f in fields if f not in result[key]]
-        if absent:
-            raise ModbenchError(f"{source}: {key!r} lacks {absent}; rerun to regenerate it")
-    if result["status"] not in STATUSES:
-        raise ModbenchError(f"{source}: status {result['status']!r} is not one of {STATUSES}")
-    if result["status"] == "failed" and not result["error"]:
-        raise ModbenchError(f"{source}: status is 'failed' but no error is recorded")
-    if result["status"] == "ok":
-        for key in ("scores", "accuracy", "chance", "layers", "masks", "convergence"):
-            if result[key] is None:
-                raise ModbenchError(f"{source}: status is 'ok' but {key!r} is null")
-        absent = [f for f in CONVERGENCE_KEYS if f not in result["convergence"]]
-        if absent:
-            raise ModbenchError(f"{source}: 'convergence' lacks {absent}; rerun to regenerate it")
-        for name, value in result["scores"].items():
-            low, high = score_range(name)
-            if value is not None and not low <= value <= high:
-                raise ModbenchError(f"{source}: score {name!r} = {value} is outside [{low:g}, {high:g}]")
+# The schema and its checks live in modbench.schema (imported above for the tools that read them here).
+# Result files are tens of kilobytes; anything far larger is not one (a link to /dev/zero was read
+# until memory ran out).
+MAX_BYTES = 32 * 2**20
 
 
 RESULT_FILE = "result.json"
@@ -111,30 +31,73 @@ def files_under(path: Path) -> list[Path]:
     return sorted(path.rglob(RESULT_FILE)) if path.is_dir() else [path]
 
 
-def load(path: Path) -> dict:
-    """Read and validate one result file; every failure is a one-line ModbenchError."""
+def read_json(path: Path) -> Any:
+    """The parsed JSON of a result file: a regular file under MAX_BYTES, nested no deeper than
+    Python can parse; every failure one line."""
+    path = Path(path)
     try:
-        result = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise ModbenchError(f"{path}: no such file")
+        if not path.is_file():
+            raise ModbenchError(f"{path}: no such file" if not path.exists() else
+                                f"{path}: not a regular file; pass a result.json file")
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)
     except OSError as err:
         raise ModbenchError(f"{path}: cannot read it ({err.strerror}); pass a result.json file")
+    if len(raw) > MAX_BYTES:
+        raise ModbenchError(f"{path}: larger than {MAX_BYTES // 2**20} MiB; not a modbench result file")
+    try:
+        return json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ModbenchError(f"{path}: not valid JSON ({err}); the file is corrupted, rerun to rewrite it")
-    if isinstance(result, dict) and result.get("schema_version") == 2:
-        result = upgrade_v2(result)
+    except RecursionError:
+        raise ModbenchError(f"{path}: nested too deeply to parse; not a modbench result file")
+
+
+def load(path: Path) -> dict:
+    """Read and validate one result file; every failure is a one-line ModbenchError."""
+    result = read_json(path)
     validate(result, str(path))
     return result
 
 
+def masks_intact(folder: Path, result: dict) -> bool | None:
+    """Whether the mask file beside a finished result has the sha256 the result records
+    (None: there is no mask file, as in committed baselines, which ship results only)."""
+    path = Path(folder) / ((result.get("masks") or {}).get("file") or "masks.safetensors")
+    if not path.is_file():
+        return None
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest() == result["masks"]["sha256"]
+
+
+def upgrade(path: Path) -> str:
+    """Rewrite a result file of an older schema (READABLE_BY_UPGRADE) as this one, with its
+    integrity digest: no re-run, the numbers untouched. Returns what was done."""
+    result = read_json(path)
+    version = result.get("schema_version") if isinstance(result, dict) else None
+    if version == SCHEMA_VERSION:
+        validate(result, str(path))
+        return "already current"
+    if version not in READABLE_BY_UPGRADE:
+        raise ModbenchError(f"{path}: schema_version {version!r} cannot be upgraded; regenerate it")
+    if version == 2:
+        result = upgrade_v2(result)
+    write(Path(path), {**result, "schema_version": SCHEMA_VERSION, "integrity": {"content_sha256": ""}})
+    return f"upgraded from schema {version}"
+
+
 def upgrade_v2(result: dict) -> dict:
-    """A schema-2 result read as schema 3. Its undecided shares are exact (0.1 and 0.9 are edges
-    of the stored 20-bin histograms); late flips were not recorded, so the criterion judges the
-    undecided shares and the control mask's faithfulness alone."""
+    """A schema-2 result as schema 3 (`upgrade` then seals it as the current one). Its undecided
+    shares are exact (0.1 and 0.9 are edges of the stored 20-bin histograms); late flips were not
+    recorded, so the criterion judges the undecided shares and the control mask's faithfulness
+    alone."""
     from modbench.gating import gate
     from modbench.tasks import TASKS
 
-    upgraded = {**result, "schema_version": SCHEMA_VERSION, "convergence": None, "nulls": None}
+    upgraded = {**result, "schema_version": 3, "convergence": None, "nulls": None}
     if result.get("status") != "ok" or result["task"]["name"] not in TASKS:
         return upgraded
     histograms = (result.get("masks") or {}).get("keep_probability_histogram") or {}
@@ -173,5 +136,7 @@ def write_atomic(path: Path, text: str | bytes) -> None:
 
 
 def write(path: Path, result: dict) -> None:
+    """Validate and write atomically, sealing the content with its digest (schema "integrity")."""
+    result["integrity"] = {"content_sha256": content_digest(result)}
     validate(result, str(path))
     write_atomic(path, json.dumps(result, indent=1, sort_keys=False) + "\n")

@@ -6,7 +6,7 @@ from itertools import product
 from pathlib import Path
 from typing import Any, Sequence
 
-from modbench import report
+from modbench import devices, report
 from modbench.errors import ModbenchError
 from modbench.executors import EXECUTORS, ClusterOptions
 from modbench.harness import RunSpec, finished_result, prepare
@@ -24,12 +24,21 @@ def run_grid(
     workers: int = 1,
     executor: str = "local",
     cluster: ClusterOptions | None = None,
+    device: str = "auto",
+    timeout_min: float | None = None,
 ) -> int:
     """Run every (arch, task, seed) not finished yet under `out`; print a table per (arch, task).
-    Returns the exit status: 0 if every run finished, 1 if any failed (the others still ran)."""
+    Returns the exit status: 0 if every run finished, 1 if any failed (the others still ran).
+    `device` (modbench.devices) is resolved where each run computes: here for the local executor,
+    on the job's machine for submitit."""
     if executor not in EXECUTORS:
         raise ModbenchError(f"unknown executor {executor!r}; choose one of {', '.join(EXECUTORS)}")
-    prepared = [prepare(RunSpec(a, t, tier, s, overrides, source, workers)) for a, t, s in product(archs, tasks, seeds)]
+    if executor == "local":
+        devices.resolve(device)  # an unavailable device is refused before any work
+    if timeout_min is not None and not 0 < timeout_min <= 10_000:
+        raise ModbenchError(f"--timeout-min {timeout_min:g}: expected minutes in (0, 10000]")
+    prepared = [prepare(RunSpec(a, t, tier, s, overrides, source, workers, device, timeout_min))
+                for a, t, s in product(archs, tasks, seeds)]
     # a conflicting old result is refused here, before any work
     results = {run.run_id: finished_result(run, out) for run in prepared}
     for run in prepared:

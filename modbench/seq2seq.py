@@ -32,7 +32,7 @@ def sequence_loss(forward: ForwardFn, batch: Batch, sos: int) -> torch.Tensor:
     batch size (paper_spec §4.6). Teacher-forced."""
     src, src_len, tgt, tgt_len = trim(batch)
     logits = forward(src, src_len, decoder_input(tgt, sos))  # [B, T, vocab]
-    valid = torch.arange(tgt.shape[1]) <= tgt_len.unsqueeze(1)  # [B, T]: tokens and EOS
+    valid = torch.arange(tgt.shape[1], device=tgt.device) <= tgt_len.unsqueeze(1)  # [B, T]: tokens and EOS
     token_loss = F.cross_entropy(logits.transpose(1, 2), tgt, reduction="none")  # [B, T]
     return (token_loss * valid).sum() / len(tgt)
 
@@ -81,7 +81,7 @@ def exact_match(predicted: torch.Tensor, tgt: torch.Tensor, tgt_len: torch.Tenso
     predicted length is the position of the first EOS; paper_spec §3.1)."""
     width = int(tgt_len.max()) + 1
     predicted, tgt = predicted[:, :width], tgt[:, :width]
-    within = torch.arange(width) <= tgt_len.unsqueeze(1)  # reference tokens and its EOS
+    within = torch.arange(width, device=tgt.device) <= tgt_len.unsqueeze(1)  # reference tokens and its EOS
     return ((predicted == tgt) | ~within).all(1)
 
 

@@ -101,11 +101,16 @@ def stage_pool(workers: int) -> Iterator[StagePool]:
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        with ProcessPoolExecutor(
-            workers - 1, mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker, initargs=(loaded_paths(),),
-        ) as executor:
+        executor = ProcessPoolExecutor(workers - 1, mp_context=multiprocessing.get_context("spawn"),
+                                       initializer=_init_worker, initargs=(loaded_paths(),))
+        try:
             yield StagePool(executor, workers)
+        except BaseException:  # a timed-out or interrupted run: its stages in the workers stop too
+            for process in list(getattr(executor, "_processes", {}).values()):
+                process.terminate()
+            executor.shutdown(wait=False, cancel_futures=True)
+            raise
+        executor.shutdown(wait=True)
     finally:
         torch.set_num_threads(before)
 

@@ -16,6 +16,7 @@ import time
 import torch
 
 from modbench.archs import build_model, input_parameter_names
+from modbench.devices import move
 from modbench.masking import MaskNoise, MaskSet, binarize, init_logits, masked_weights
 from modbench.masking.convergence import ConvergenceTracker
 from modbench.masking.memory import keep_freed_memory
@@ -54,11 +55,12 @@ def train_task(run, frozen: FrozenModel, sub: str, seed: int, used: MaskSet | No
     task, cfg = run.task, run.budget.mask
     current = {n: p.detach() for n, p in frozen.module.named_parameters()}
     # U without the first layer: the weights earlier tasks chose, kept and frozen
-    frozen_used = {n: m for n, m in used.masks.items() if n not in first_layer} if used is not None else {}
+    frozen_used = {n: m.to(run.device) for n, m in used.masks.items() if n not in first_layer} if used is not None else {}
     if used is None:
         start = current
     else:  # everything outside U re-initialised, from this task's own seed
-        fresh = {n: p.detach() for n, p in build_model(run.arch, task.contract, run.budget.arch_size, seed).named_parameters()}
+        fresh = {n: p.detach().to(run.device)
+                 for n, p in build_model(run.arch, task.contract, run.budget.arch_size, seed).named_parameters()}
         start = {n: torch.where(frozen_used[n], current[n], fresh[n]) if n in frozen_used else fresh[n] for n in current}
     weights = {n: v.clone().requires_grad_(True) for n, v in start.items()}
     logits = init_logits(frozen, cfg)
@@ -68,7 +70,7 @@ def train_task(run, frozen: FrozenModel, sub: str, seed: int, used: MaskSet | No
     tracker = ConvergenceTracker(cfg.steps)
     for step in range(cfg.steps):
         set_scheduled_lr(optimiser, cfg, step)
-        loss = joint_step(frozen, weights, logits, optimiser, task, sub, task.sample(sub, cfg.batch_size, data_generator),
+        loss = joint_step(frozen, weights, logits, optimiser, task, sub, move(task.sample(sub, cfg.batch_size, data_generator), run.device),
                           cfg, noise, frozen_used)
         tracker.observe(step + 1, logits)
         if step % 25 == 0 or step == cfg.steps - 1:
@@ -104,7 +106,7 @@ def sharing_scores(shared: dict[str, dict[str, float | None]], hidden: list[str]
 def transfer(run, result: dict, tick: Tick) -> dict[str, MaskSet]:
     task, seeds = run.task, result["seeds"]
     timer = time.perf_counter()
-    model = build_model(run.arch, task.contract, run.budget.arch_size, seeds["init"]).train(False)
+    model = build_model(run.arch, task.contract, run.budget.arch_size, seeds["init"]).train(False).to(run.device)
     frozen, masked = frozen_network(run, result, model)  # "frozen": weights change only in train_task
     first_layer = input_parameter_names(model, masked)
     stages: dict[str, MaskSet] = {}

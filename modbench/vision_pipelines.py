@@ -27,7 +27,7 @@ def _per_class(confusion) -> dict[str, float]:
 def class_removal(run, result: dict, tick: Tick) -> dict[str, MaskSet]:
     task, seeds = run.task, result["seeds"]
     # The pool spans the whole run: training and evaluation, too, compute at its one thread.
-    with stage_pool(run.spec.workers) as pool:
+    with stage_pool(run.workers) as pool:
         model, frozen, masked, timer = trained_and_frozen(run, result, tick)
         classifier = output_parameter_names(model, masked)
         if not classifier:
@@ -63,7 +63,7 @@ def class_removal(run, result: dict, tick: Tick) -> dict[str, MaskSet]:
 @PIPELINES.decorator("stability")
 def stability(run, result: dict, tick: Tick) -> dict[str, MaskSet]:
     task, seeds = run.task, result["seeds"]
-    with stage_pool(run.spec.workers) as pool:  # the whole run at the pool's one thread
+    with stage_pool(run.workers) as pool:  # the whole run at the pool's one thread
         model, frozen, masked, timer = trained_and_frozen(run, result, tick)
         stages = train_stage_masks(run, frozen, seeds, tick, pool)
         timer = _timed(result, "masks", timer)

@@ -98,7 +98,7 @@ def test_a_faithful_settled_run_passes():
     assert failures(stages, accuracy, ["add"], CRITERION) == []  # every threshold is inclusive
 
 
-def test_a_schema_2_result_is_judged_on_its_histograms(tmp_path):
+def test_a_schema_2_result_is_upgraded_and_judged_on_its_histograms(tmp_path):
     result = json.loads(TEMPLATE.read_text())
     counts = [0] * 20
     counts[0], counts[17], counts[19] = 70, 20, 10  # 20 of 100 keep-probabilities in [0.85, 0.9)
@@ -107,6 +107,7 @@ def test_a_schema_2_result_is_judged_on_its_histograms(tmp_path):
     del result["convergence"]
     path = tmp_path / "result.json"
     path.write_text(json.dumps(result))
+    assert results.upgrade(path) == "upgraded from schema 2"
     loaded = results.load(path)
     assert loaded["convergence"]["stages"]["control"]["undecided"] == 0.2
     assert loaded["convergence"]["gated_scores"] == ["p_specialize", "p_specialize_removal"]

@@ -9,7 +9,7 @@ from typing import Callable
 
 import pytest
 
-from modbench import cli
+from modbench import cli, results
 from modbench.errors import ModbenchError
 from modbench.leaderboard.collect import collect
 from modbench.leaderboard.compare import compare
@@ -114,7 +114,7 @@ def _copy_with(tmp_path, change):
     path = tree / "addmul/fnn/quick/seed0/result.json"
     result = json.loads(path.read_text())
     change(result)
-    path.write_text(json.dumps(result))
+    results.write(path, result)
     return tree
 
 
@@ -158,7 +158,7 @@ def test_compare_refuses_sides_that_ran_on_different_data(tmp_path):
     for path in other.rglob("result.json"):
         result = json.loads(path.read_text())
         result["task"]["fingerprints"] = {"train": "data of another source"}
-        path.write_text(json.dumps(result))
+        results.write(path, result)
     with pytest.raises(ModbenchError, match="ran task 'addmul' on different data"):
         compare(FIXTURES / "addmul" / "fnn", other)
 
@@ -176,7 +176,7 @@ def _with_sharing(tmp_path, ious: dict[str, list[float]]) -> Path:
             path = tmp_path / f"addmul/{arch}/quick/seed{seed}/result.json"
             result = json.loads(path.read_text())
             result["scores"]["shared_iou"] = value
-            path.write_text(json.dumps(result))
+            results.write(path, result)
     return tmp_path
 
 
@@ -210,7 +210,7 @@ def _never_learned(tmp_path, nulls: int) -> Path:
         result = json.loads(path.read_text())
         result["scores"]["p_specialize"] = None
         result["score_notes"]["p_specialize"] = "the network did not learn mul"
-        path.write_text(json.dumps(result))
+        results.write(path, result)
     return folder
 
 
@@ -256,7 +256,7 @@ def _task_tree(root: Path, task: str, scores_of: dict[str, Callable[[int], dict]
             result["task"], result["architecture"] = {**result["task"], "name": task}, {**result["architecture"], "name": arch}
             result["scores"] = scores(seed)
             path.parent.mkdir(parents=True)
-            path.write_text(json.dumps(result))
+            results.write(path, result)
     return root
 
 
@@ -290,11 +290,15 @@ def test_hostile_names_are_escaped_in_markdown_and_csv(tmp_path):
     hostile = "=cmd|x*[y](z)<b>"
     tree = tmp_path / "results"
     shutil.copytree(FIXTURES / "addmul" / "fnn", tree / "addmul" / "fnn")
-    for path in tree.rglob("result.json"):
-        result = json.loads(path.read_text())
-        result["architecture"]["name"] = hostile
-        path.write_text(json.dumps(result))
-    board = build(collect([tree]))
+    path = next(tree.rglob("result.json"))
+    result = json.loads(path.read_text())
+    result["architecture"]["name"] = hostile
+    with pytest.raises(ModbenchError, match="is not a plain name"):  # the schema refuses such a file
+        results.write(path, result)
+    collection = collect([tree])  # and the tables escape whatever names reach them
+    for entry in collection.entries:
+        entry.arch = hostile
+    board = build(collection)
     lines = markdown(board, "test").splitlines()
     row = next(line for line in lines if "cmd" in line and line.startswith("|"))
     header = next(line for line in lines if line.startswith("| score"))

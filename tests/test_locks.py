@@ -1,19 +1,24 @@
 """One writer per run: a second writer waits and keeps the first one's result; unique temporaries."""
 import fcntl
+import hashlib
 import json
 import threading
 import time
 
 from modbench import harness, results
 from modbench.locks import LOCK_FILE
+from modbench.harness import MASKS_FILE
+from modbench.masking.maskset import save_masks
 
 
 def test_a_second_writer_waits_for_the_lock_and_keeps_the_finished_result(tmp_path):
     run = harness.prepare(harness.RunSpec("fnn", "addmul", "smoke", 0))
     folder = run.spec.folder(tmp_path)
     folder.mkdir(parents=True)
-    finished, _ = harness.run_one(run)
+    finished, stages = harness.run_one(run)
     finished["status"], finished["created_at"] = "ok", "first writer"
+    save_masks(folder / MASKS_FILE, stages)  # a finished run: its result and its masks
+    finished["masks"]["sha256"] = hashlib.sha256((folder / MASKS_FILE).read_bytes()).hexdigest()
     with open(folder / LOCK_FILE, "a") as handle:  # another process mid-run holds the lock
         fcntl.flock(handle, fcntl.LOCK_EX)
 

@@ -3,7 +3,8 @@ import json
 
 import pytest
 
-from modbench import cli, harness
+from modbench import cli, harness, results
+from modbench.schema import content_digest
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -28,23 +29,27 @@ def test_a_result_without_histograms_skips_that_figure(smoke_run, tmp_path):
     path = smoke_run / "addmul/fnn/smoke/seed0/result.json"
     result = json.loads(path.read_text())
     del result["masks"]["keep_probability_histogram"]  # written by modbench before the histograms
-    (tmp_path / "old.json").write_text(json.dumps(result))
+    results.write(tmp_path / "old.json", result)
     assert cli.main(["plot", str(tmp_path / "old.json"), "--out", str(tmp_path / "figs")]) == 0
     assert not list((tmp_path / "figs").glob("*mask_probabilities.png"))
     assert len(list((tmp_path / "figs").glob("*.png"))) == 4
 
 
 @pytest.mark.parametrize("hostile", ["/tmp/modbench-plot-escape/x", "../../escaped", ".hidden"])
-def test_figures_stay_inside_out_whatever_names_a_result_holds(smoke_run, tmp_path, hostile):
+def test_figures_stay_inside_out_whatever_names_a_result_holds(smoke_run, tmp_path, capsys, hostile):
     """PNG names came from the result's task/arch strings: an absolute path wrote beside it and
-    '../' was a traceback."""
+    '../' was a traceback. Such a name is now refused by the schema (even with a valid digest),
+    and file names stay plain names whatever they are built from."""
     result = json.loads((smoke_run / "addmul/fnn/smoke/seed0/result.json").read_text())
     result["task"]["name"] = result["architecture"]["name"] = hostile
+    result["integrity"] = {"content_sha256": content_digest(result)}
     (tmp_path / "hostile.json").write_text(json.dumps(result))
     figures = tmp_path / "figs"
-    assert cli.main(["plot", str(tmp_path / "hostile.json"), "--out", str(figures)]) == 0
-    written = list(tmp_path.rglob("*.png"))
-    assert len(written) == 5 and all(p.parent == figures and not p.name.startswith(".") for p in written)
+    assert cli.main(["plot", str(tmp_path / "hostile.json"), "--out", str(figures)]) == 2
+    assert "is not a plain name" in capsys.readouterr().err
+    assert not list(tmp_path.rglob("*.png"))
+    name = results.safe_file_name(hostile, "fnn", "quick")
+    assert "/" not in name and not name.startswith(".")
 
 
 def test_nothing_to_plot_is_an_error(tmp_path, capsys):

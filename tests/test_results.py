@@ -5,6 +5,7 @@ import json
 import pytest
 
 from modbench import results
+from modbench.schema import content_digest
 from modbench.cli import main
 from modbench.harness import RunSpec, prepare, run_and_save
 
@@ -94,6 +95,7 @@ def test_write_is_atomic_and_validates_first(good, tmp_path):
 ])
 def test_only_difference_scores_may_be_negative(good, name, value, ok):
     result = broken(good, lambda r: r["scores"].__setitem__(name, value))
+    result["integrity"] = {"content_sha256": content_digest(result)}  # as if modbench wrote it
     if ok:
         results.validate(result)
     else:

@@ -126,7 +126,7 @@ class TransformerSeq2Seq(nn.Module):
 
     def start(self, src, src_len):
         """Encode; returns (per-layer cross-attention keys/values, source padding mask, cache)."""
-        allowed = (torch.arange(src.shape[1]) < src_len.unsqueeze(1))[:, None, None, :]  # [b,1,1,S]
+        allowed = (torch.arange(src.shape[1], device=src.device) < src_len.unsqueeze(1))[:, None, None, :]  # [b,1,1,S]
         x = self.embed(self.src_embedding, src)
         for layer in self.encoder:
             x = layer(x, allowed)
@@ -140,7 +140,7 @@ class TransformerSeq2Seq(nn.Module):
     def forward(self, src, src_len, tgt_in):  # -> [batch, T, tgt_vocab]
         memory_kv, src_allowed, _ = self.start(src, src_len)
         length = tgt_in.shape[1]
-        causal = torch.ones(length, length, dtype=torch.bool).tril()
+        causal = torch.ones(length, length, dtype=torch.bool, device=tgt_in.device).tril()
         x = self.embed(self.tgt_embedding, tgt_in)
         for layer, kv in zip(self.decoder, memory_kv):
             x = layer.norm1(x + layer.drop(layer.self_attention(x, x, causal)))

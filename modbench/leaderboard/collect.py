@@ -18,6 +18,7 @@ from modbench import results
 from modbench.errors import ModbenchError
 from modbench.gating import gated_scores
 from modbench.nulls import null_mean
+from modbench.provenance import hardware_label
 
 
 @dataclass
@@ -73,6 +74,7 @@ class Collection:
     task_data: dict[str, str]  # task -> short digest of its runs' data fingerprints
     entries: list[Entry]  # sorted by (task, arch)
     failed: list[Path]  # result files with status "failed", left out
+    hardware: dict[str, int] = field(default_factory=dict)  # where the pooled results computed → count
 
     def tasks(self) -> list[str]:
         return sorted({e.task for e in self.entries})
@@ -116,8 +118,20 @@ def collect(folders: Sequence[Path], tier: str | None = None) -> Collection:
     versions: dict[str, dict[object, list[Path]]] = defaultdict(lambda: defaultdict(list))
     data: dict[str, dict[object, list[Path]]] = defaultdict(lambda: defaultdict(list))
     failed: list[Path] = []
+    hardware: dict[str, int] = defaultdict(int)
+    loaded, refused = [], []
     for path, origin in result_files(folders):
-        result = results.load(path)
+        try:
+            result = results.load(path)
+            if results.masks_intact(path.parent, result) is False:
+                raise ModbenchError(f"{path}: its mask file is not the one it recorded (sha256 differs)")
+            loaded.append((path, origin, result))
+        except ModbenchError as err:
+            refused.append(str(err))
+    if refused:
+        raise ModbenchError(f"{len(refused)} result file(s) refused, never pooled: {refused[0]}"
+                            + (f" (and {len(refused) - 1} more; `modbench validate` lists each)" if len(refused) > 1 else ""))
+    for path, origin, result in loaded:
         if tier is not None and result["tier"] != tier:
             continue
         if result["status"] != "ok":
@@ -128,6 +142,7 @@ def collect(folders: Sequence[Path], tier: str | None = None) -> Collection:
         trainers[result["config"]["trainer_version"]].append(path)
         versions[task][result["task"]["version"]].append(path)
         data[task][_data_digest(result)].append(path)
+        hardware[hardware_label(result["environment"])] += 1
         entry = entries.setdefault((task, arch), Entry(task, arch))
         if seed in entry.seeds:
             raise ModbenchError(f"seed {seed} of {arch} on {task} appears twice: {entry.files[seed]} and {path}; "
@@ -152,6 +167,7 @@ def collect(folders: Sequence[Path], tier: str | None = None) -> Collection:
                                     "modbench") for task, seen in data.items()},
         entries=[entries[key] for key in sorted(entries)],
         failed=failed,
+        hardware=dict(sorted(hardware.items())),
     )
 
 

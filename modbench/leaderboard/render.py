@@ -73,6 +73,10 @@ def _legend(board: Board) -> list[str]:
         "seed, then over seeds): a score its null matches needs no modules, only sparsity; \"–\" for results from "
         "before nulls were computed.",
     ]
+    if c.hardware:
+        lines.append("Computed on: " + "; ".join(f"{md_escape(h)}, {n} result(s)" for h, n in c.hardware.items())
+                     + ". Numbers reproduce bit for bit on one CPU type and torch build (README, \"What reproduces "
+                     "where\").")
     if c.failed:
         lines.append(f"{len(c.failed)} failed run(s) left out, e.g. `{c.failed[0].as_posix()}`.")
     return lines

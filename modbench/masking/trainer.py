@@ -16,6 +16,7 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
+from modbench.devices import following_inputs
 from modbench.errors import FrozenWeightsChanged, ModbenchError, TrainingDiverged
 from modbench.masking.convergence import ConvergenceTracker, StageConvergence
 from modbench.masking.gumbel import MaskNoise, deterministic_mask, masked_weights
@@ -113,9 +114,11 @@ class BoundModel:
 
     def __init__(self, module: nn.Module, tensors: dict[str, torch.Tensor]) -> None:
         self.module, self.tensors = module, tensors
+        # where it computes; callers' tensors from elsewhere are moved there and back (devices.py)
+        self.device = next(iter(tensors.values())).device if tensors else torch.device("cpu")
 
     def __call__(self, *args):
-        return functional_call(self.module, self.tensors, args)
+        return following_inputs(lambda *a: functional_call(self.module, self.tensors, a), self.device)(*args)
 
     def method(self, name: str) -> Callable | None:
         """The module's method `name` under these tensors, or None if it has none."""
@@ -123,7 +126,7 @@ class BoundModel:
             return None
         wrapper = _MethodCall(self.module, name)
         prefixed = {f"m.{n}": t for n, t in self.tensors.items()}
-        return lambda *args: functional_call(wrapper, prefixed, args)
+        return following_inputs(lambda *args: functional_call(wrapper, prefixed, args), self.device)
 
 
 def optional_method(model: ForwardFn, name: str) -> Callable | None:
@@ -175,7 +178,7 @@ class FrozenModel:
         if mask_set is None:
             return self.forward_fn(None)
         return self.forward_fn(
-            {n: torch.where(m, self.params[n], 0.0) for n, m in mask_set.masks.items()}
+            {n: torch.where(m.to(self.params[n].device), self.params[n], 0.0) for n, m in mask_set.masks.items()}
         )
 
 
@@ -276,7 +279,8 @@ def train_mask(
     keep_freed_memory()
     data_generator = torch.Generator().manual_seed(seed)
     noise = MaskNoise(seed)
-    fixed_weights = {n: torch.where(m, frozen.params[n], 0.0) for n, m in fixed.masks.items()} if fixed else None
+    fixed_weights = ({n: torch.where(m.to(frozen.params[n].device), frozen.params[n], 0.0) for n, m in fixed.masks.items()}
+                     if fixed else None)
     logits = init_logits(frozen, cfg, skip=list(fixed.masks) if fixed else ())
     optimiser = adam(logits.values(), cfg.lr)
     for step in range(cfg.steps):
@@ -298,5 +302,6 @@ def binarize(logits: dict[str, torch.Tensor], convergence: StageConvergence | No
     the stage was tracked, how far its decisions had settled."""
     probabilities = torch.cat([torch.sigmoid(l.detach().flatten().float()) for l in logits.values()])
     histogram = torch.histc(probabilities, bins=HISTOGRAM_BINS, min=0.0, max=1.0)
-    return MaskSet({n: deterministic_mask(l) for n, l in logits.items()},
+    # masks live on the CPU whatever the device (saved, compared, scored there)
+    return MaskSet({n: deterministic_mask(l).cpu() for n, l in logits.items()},
                    tuple(int(c) for c in histogram.tolist()), convergence)

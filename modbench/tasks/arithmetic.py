@@ -45,7 +45,7 @@ def one_hot_number(values: torch.Tensor) -> torch.Tensor:
 def decode_number(one_hot: torch.Tensor) -> torch.Tensor:
     """Inverse of `one_hot_number`: [batch, 20] -> [batch]."""
     digits = one_hot.view(-1, N_DIGITS, BASE).argmax(-1)
-    return (digits * BASE ** torch.arange(N_DIGITS)).sum(-1)
+    return (digits * BASE ** torch.arange(N_DIGITS, device=digits.device)).sum(-1)
 
 
 class _DigitTask(Task):
@@ -236,7 +236,7 @@ class DoubleAdd(_DigitTask):
     def logits(self, forward: ForwardFn, x: torch.Tensor, sub: str | None) -> torch.Tensor:
         pairs = self._pairs(sub)
         # One forward over the stacked per-pair inputs: [len(pairs) · batch, 80].
-        keep = torch.zeros(len(pairs), 1, x.shape[1], dtype=x.dtype)
+        keep = torch.zeros(len(pairs), 1, x.shape[1], dtype=x.dtype, device=x.device)
         for row, pair in enumerate(pairs):
             keep[row, :, pair * self._PAIR_WIDTH : (pair + 1) * self._PAIR_WIDTH] = 1
         out = forward((x.unsqueeze(0) * keep).flatten(0, 1))
