@@ -6,6 +6,16 @@ Loss, decoding, masking and scoring stay in modbench, never in an architecture.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    import torch
+
+# What flows between tasks, networks and trainers (strings: no torch needed to import this).
+Batch = tuple["torch.Tensor", ...]
+ForwardFn = Callable[..., "torch.Tensor"]  # a network, or a frozen one under a mask
+LossFn = Callable[[ForwardFn, Batch], "torch.Tensor"]
+SampleFn = Callable[[int, "torch.Generator"], Batch]
 
 
 @dataclass(frozen=True)

@@ -27,3 +27,12 @@ def one_line(err: BaseException) -> str:
 class RunTimedOut(RuntimeError):
     """A run passed its `--timeout-min`: it is recorded as failed with this reason, and a grid
     goes on (a rerun tries it again)."""
+
+
+def check_finite(value, what: str) -> None:
+    """Raise TrainingDiverged when the tensor `value` holds a NaN or an infinity."""
+    import torch
+
+    if not bool(torch.isfinite(value).all()):
+        raise TrainingDiverged(f"{what} is not finite (NaN or inf); lower the learning rate or check "
+                               "the architecture's initialisation and forward")

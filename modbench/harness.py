@@ -29,7 +29,8 @@ from modbench.masking import TRAINER_VERSION, MaskSet
 from modbench.masking.maskset import save_masks
 from modbench.pipelines import PIPELINES
 from modbench.submission import is_submission_path, load_submission
-from modbench.tasks import TASKS, Task, TierBudget
+from modbench.config import TierBudget
+from modbench.tasks import TASKS, Task
 
 MASKS_FILE = "masks.safetensors"
 NULL_STREAM = 1_000_000  # the SeedSequence child that seeds a run's null masks

@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from modbench import results  # noqa: E402
+from modbench.io import safe_file_name  # noqa: E402
 from modbench.leaderboard.collect import result_files  # noqa: E402
 
 
@@ -157,7 +158,7 @@ def plot_results(source: Path, out: Path) -> list[Path]:
         result = results.load(path)
         if result["status"] != "ok":
             continue
-        stem = results.safe_file_name(result["task"]["name"], result["architecture"]["name"], result["tier"],
+        stem = safe_file_name(result["task"]["name"], result["architecture"]["name"], result["tier"],
                                       f"seed{result['seeds']['run']}")
         for name, make in FIGURES.items():
             fig = make(result)

@@ -10,7 +10,8 @@ import torch
 import torch.nn.functional as F
 
 from modbench.contracts import SequenceIO
-from modbench.masking.trainer import Batch, ForwardFn, optional_method
+from modbench.contracts import Batch, ForwardFn
+from modbench.masking.trainer import optional_method
 
 EOS = SequenceIO.EOS
 

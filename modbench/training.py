@@ -1,27 +1,15 @@
 """Ordinary training of the network's weights before it is frozen (paper_spec §2)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable
 
 import torch
 from torch import nn
 
-from modbench.masking.trainer import Batch, LossFn, SampleFn, check_finite
+from modbench.config import TrainConfig
+from modbench.contracts import Batch, LossFn, SampleFn
+from modbench.errors import check_finite
 from modbench.optim import adam
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Defaults are the paper's: Adam, lr 1e-3, batch 128, clip 1.0 (paper_spec §2, §4.1)."""
-
-    steps: int = 20_000
-    lr: float = 1e-3
-    batch_size: int = 128
-    grad_clip: float = 1.0
-    # Steps after which the learning rate is multiplied by 0.1 (the paper code's `lr_sched.steps`,
-    # gamma 0.1; paper_spec §2). Empty: constant rate, as in all of the paper's sweeps.
-    lr_decay_at: tuple[int, ...] = ()
 
 
 # Steps between finiteness checks of the loss: each check waits for the device, and a NaN stays.

@@ -20,7 +20,8 @@ from modbench.devices import move
 from modbench.masking import MaskNoise, MaskSet, binarize, init_logits, masked_weights
 from modbench.masking.convergence import ConvergenceTracker
 from modbench.masking.memory import keep_freed_memory
-from modbench.masking.trainer import FrozenModel, check_finite, set_scheduled_lr
+from modbench.errors import check_finite
+from modbench.masking.trainer import FrozenModel, set_scheduled_lr
 from modbench.nulls import null_scores
 from modbench.optim import adam
 from modbench.pipelines import PIPELINES, Tick, _timed, frozen_network

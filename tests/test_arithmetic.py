@@ -4,7 +4,7 @@ import torch
 
 from modbench.tasks import TASKS
 from modbench.tasks.arithmetic import decode_number, number_digits, one_hot_number
-from modbench.tasks.base import data_rng, fingerprint
+from modbench.data.seeding import data_rng, fingerprint
 
 ADDMUL = TASKS.get("addmul")()
 DOUBLE = TASKS.get("double_add")()

@@ -4,6 +4,7 @@ import json
 import pytest
 
 from modbench import cli, harness, results
+from modbench.io import safe_file_name
 from modbench.schema import content_digest
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -48,7 +49,7 @@ def test_figures_stay_inside_out_whatever_names_a_result_holds(smoke_run, tmp_pa
     assert cli.main(["plot", str(tmp_path / "hostile.json"), "--out", str(figures)]) == 2
     assert "is not a plain name" in capsys.readouterr().err
     assert not list(tmp_path.rglob("*.png"))
-    name = results.safe_file_name(hostile, "fnn", "quick")
+    name = safe_file_name(hostile, "fnn", "quick")
     assert "/" not in name and not name.startswith(".")
 
 

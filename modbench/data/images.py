@@ -23,7 +23,7 @@ import torch
 
 from modbench.data.seeding import identity_seed, seeded_globals
 from modbench.errors import ModbenchError
-from modbench.tasks.base import fingerprint
+from modbench.data.seeding import fingerprint
 
 DATA_VERSION = 1
 DEFAULT_GENERATED = 20_000

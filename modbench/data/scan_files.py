@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from modbench.errors import ModbenchError
-from modbench.results import write_atomic
+from modbench.io import write_atomic
 
 Pairs = list[tuple[str, str]]  # (command, actions)
 _LINE = re.compile(r"IN: ([a-z]+(?: [a-z]+)*) OUT: (I_[A-Z_]+(?: I_[A-Z_]+)*)")

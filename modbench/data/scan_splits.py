@@ -23,7 +23,7 @@ import numpy as np
 from modbench.data.scan_grammar import PRIMITIVES, all_commands, interpret, verb_phrases_of
 from modbench.errors import ModbenchError
 from modbench.registry import Registry
-from modbench.tasks.base import data_rng
+from modbench.data.seeding import data_rng
 
 SCAN_VERSION = 1
 Split = tuple[list[str], list[str]]

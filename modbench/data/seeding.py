@@ -1,6 +1,8 @@
-"""Third-party generators that draw from the global `random` / `np.random` state (DeepMind's
-Mathematics generator, MNIST-1D) run inside `seeded_globals`: seeded from the data's identity,
-and the caller's global states given back, so no global random state leaks in or out."""
+"""Where task data get their randomness: from the data's identity (task, version, split), never
+from the run seed; fingerprints say whether two results saw the same data. Third-party
+generators that draw from the global `random` / `np.random` state (DeepMind's Mathematics
+generator, MNIST-1D) run inside `seeded_globals`: seeded from the data's identity, and the
+caller's global states given back, so no global random state leaks in or out."""
 from __future__ import annotations
 
 import contextlib
@@ -27,3 +29,16 @@ def seeded_globals(seed: int) -> Iterator[None]:
     finally:
         random.setstate(saved_random)
         np.random.set_state(saved_numpy)
+
+
+def data_rng(task: str, version: int, split: str) -> np.random.Generator:
+    """The generator for one split's data, seeded from the task's identity alone."""
+    digest = hashlib.sha256(f"{task}@v{version}/{split}".encode()).digest()
+    return np.random.Generator(np.random.PCG64(int.from_bytes(digest[:8], "little")))
+
+
+def fingerprint(array: np.ndarray) -> str:
+    """sha256 over dtype, shape and bytes, so a reshaped or retyped split changes it too."""
+    h = hashlib.sha256(f"{array.dtype.str}{array.shape}".encode())
+    h.update(np.ascontiguousarray(array).tobytes())
+    return h.hexdigest()

@@ -169,7 +169,7 @@ def build(collection: Collection, seed: int = TABLE_SEED) -> Board:
 def write_board(board: Board, out: Path, command: str) -> list[Path]:
     """leaderboard/README.md, leaderboard.csv, leaderboard.tex and index.html (atomic writes)."""
     from modbench.leaderboard.render import render_all
-    from modbench.results import write_atomic
+    from modbench.io import write_atomic
 
     paths = []
     for name, text in render_all(board, command).items():

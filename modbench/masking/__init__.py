@@ -5,12 +5,11 @@ from modbench.masking.gumbel import (
     masked_weights,
     sample_hard_mask,
 )
+from modbench.config import MaskConfig, MaskFilter
 from modbench.masking.maskset import MaskSet
 from modbench.masking.trainer import (
     TRAINER_VERSION,
     FrozenModel,
-    MaskConfig,
-    MaskFilter,
     binarize,
     init_logits,
     mask_step,

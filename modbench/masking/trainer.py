@@ -7,22 +7,21 @@ The frozen network is never modified: masked weights W ⊙ m are handed to
 from __future__ import annotations
 
 import hashlib
-import math
 import warnings
-from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import torch
 from torch import nn
 from torch.func import functional_call
 
+from modbench.config import LR_SCHEDULES, MaskConfig
 from modbench.devices import following_inputs
-from modbench.errors import FrozenWeightsChanged, ModbenchError, TrainingDiverged
+from modbench.contracts import Batch, ForwardFn, LossFn, SampleFn
+from modbench.errors import FrozenWeightsChanged, ModbenchError, check_finite
 from modbench.masking.convergence import ConvergenceTracker, StageConvergence
 from modbench.masking.gumbel import MaskNoise, deterministic_mask, masked_weights
 from modbench.masking.maskset import HISTOGRAM_BINS, MaskSet
 from modbench.masking.memory import keep_freed_memory
-from modbench.masking.roles import BIAS, WEIGHT, parameter_roles
 from modbench.optim import adam
 
 # Bump on any change that can move a score (sampling, loss, optimiser, step count rule).
@@ -38,63 +37,12 @@ from modbench.optim import adam
 #    (5: numpy PCG64 into a k·N buffer); the same distribution, other numbers.
 TRAINER_VERSION = 6
 
-Batch = tuple[torch.Tensor, ...]
-ForwardFn = Callable[[torch.Tensor], torch.Tensor]
-LossFn = Callable[[ForwardFn, Batch], torch.Tensor]
-SampleFn = Callable[[int, torch.Generator], Batch]
-
-
-# The rate of step `step` (0-based) of `steps`, as a share of MaskConfig.lr.
-LR_SCHEDULES: dict[str, Callable[[int, int], float]] = {
-    "constant": lambda step, steps: 1.0,
-    "cosine": lambda step, steps: 0.5 * (1.0 + math.cos(math.pi * step / steps)),
-}
 
 
 def set_scheduled_lr(optimiser: torch.optim.Optimizer, cfg: "MaskConfig", step: int) -> None:
     """Give every parameter group the rate `cfg.lr_schedule` sets for `step`."""
     for group in optimiser.param_groups:
         group["lr"] = cfg.lr * LR_SCHEDULES[cfg.lr_schedule](step, cfg.steps)
-
-
-@dataclass(frozen=True)
-class MaskConfig:
-    """Hyper-parameters of one mask stage. Defaults are the paper's (paper_spec §2, §4.1)."""
-
-    steps: int = 20_000
-    lr: float = 1e-2
-    beta: float = 1e-4  # the regulariser is (beta / batch_size) · Σ logits
-    batch_size: int = 128
-    n_samples: int = 4  # mask samples per batch; the batch is cut into this many chunks
-    init: float = 2.0
-    grad_clip: float = 1.0
-    tau: float = 1.0
-    # How the rate moves over the stage (LR_SCHEDULES): "constant" (the paper) or "cosine"
-    # (lr · ½(1 + cos(π · step / steps)), to 0 at the end: decisions settle within the budget).
-    lr_schedule: str = "constant"
-
-    def __post_init__(self) -> None:
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ModbenchError(f"unknown mask lr_schedule {self.lr_schedule!r}; choose one of "
-                                f"{', '.join(LR_SCHEDULES)}")
-        if self.batch_size % self.n_samples:
-            raise ModbenchError(
-                f"mask batch_size {self.batch_size} is not divisible by n_samples "
-                f"{self.n_samples}; choose a batch size that is a multiple of it"
-            )
-
-
-@dataclass(frozen=True)
-class MaskFilter:
-    """Which parameters get a mask: every weight, the biases where the task masks them, never
-    an embedding (paper_spec §1.2). Roles come from the owning module's type
-    (`modbench.masking.roles`), not from names."""
-
-    mask_biases: bool = False
-
-    def select(self, model: nn.Module) -> list[str]:
-        wanted = (WEIGHT, BIAS) if self.mask_biases else (WEIGHT,)
-        return [name for name, role in parameter_roles(model).items() if role in wanted]
 
 
 class _MethodCall(nn.Module):
@@ -180,13 +128,6 @@ class FrozenModel:
         return self.forward_fn(
             {n: torch.where(m.to(self.params[n].device), self.params[n], 0.0) for n, m in mask_set.masks.items()}
         )
-
-
-def check_finite(value: torch.Tensor, what: str) -> None:
-    """Raise TrainingDiverged when `value` holds a NaN or an infinity."""
-    if not bool(torch.isfinite(value).all()):
-        raise TrainingDiverged(f"{what} is not finite (NaN or inf); lower the learning rate or check "
-                               "the architecture's initialisation and forward")
 
 
 def init_logits(frozen: FrozenModel, cfg: MaskConfig, skip: Sequence[str] = ()) -> dict[str, torch.Tensor]:

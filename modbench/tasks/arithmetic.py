@@ -17,10 +17,11 @@ import torch
 import torch.nn.functional as F
 
 from modbench.contracts import VectorIO
-from modbench.masking.trainer import Batch, ForwardFn, MaskConfig, MaskFilter
+from modbench.config import MaskConfig, MaskFilter, TierBudget, TrainConfig
+from modbench.contracts import Batch, ForwardFn
 from modbench.gating import ConvergenceCriterion
-from modbench.tasks.base import TASKS, Task, TierBudget, data_rng, fingerprint
-from modbench.training import TrainConfig
+from modbench.data.seeding import data_rng, fingerprint
+from modbench.tasks.base import TASKS, Task
 
 N_TRAIN, N_VALID = 1_000_000, 10_000
 N_DIGITS, BASE = 2, 10

@@ -6,34 +6,20 @@ Data come from generators seeded by the task's name and version, never by the ru
 """
 from __future__ import annotations
 
-import hashlib
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from typing import Callable, ClassVar, Literal, Mapping
 
-import numpy as np
 import torch
 
 from modbench.contracts import Contract
 from modbench.errors import ModbenchError
 from modbench.gating import ConvergenceCriterion
 from modbench.masking.maskset import MaskSet
-from modbench.masking.trainer import Batch, ForwardFn, MaskConfig, MaskFilter
+from modbench.config import TierBudget
+from modbench.contracts import Batch, ForwardFn
 from modbench.registry import Registry
-from modbench.training import TrainConfig
 
 TIERS = ("smoke", "quick", "paper")
-
-
-@dataclass(frozen=True)
-class TierBudget:
-    """Everything a tier fixes for one (task, architecture): training, masks, which tensors."""
-
-    train: TrainConfig
-    mask: MaskConfig
-    mask_filter: MaskFilter
-    # Factory kwargs that replace the architecture's own size for this tier (None: keep it).
-    arch_size: dict | None = None
 
 
 class Task(ABC):
@@ -139,16 +125,3 @@ class SysgenTask(Task):
 
 
 TASKS: Registry[type[Task]] = Registry("task")
-
-
-def data_rng(task: str, version: int, split: str) -> np.random.Generator:
-    """The generator for one split's data, seeded from the task's identity alone."""
-    digest = hashlib.sha256(f"{task}@v{version}/{split}".encode()).digest()
-    return np.random.Generator(np.random.PCG64(int.from_bytes(digest[:8], "little")))
-
-
-def fingerprint(array: np.ndarray) -> str:
-    """sha256 over dtype, shape and bytes, so a reshaped or retyped split changes it too."""
-    h = hashlib.sha256(f"{array.dtype.str}{array.shape}".encode())
-    h.update(np.ascontiguousarray(array).tobytes())
-    return h.hexdigest()

@@ -28,11 +28,11 @@ from modbench.contracts import SequenceIO
 from modbench.data.math_generate import ALPHABET, DIFFICULTIES, MAX_ANSWER_CHARS, MAX_QUESTION_CHARS, MODULES
 from modbench.data.math_source import load_math, math_fingerprint
 from modbench.errors import ModbenchError
-from modbench.masking.trainer import Batch, ForwardFn, MaskConfig, MaskFilter
+from modbench.config import MaskConfig, MaskFilter, TierBudget, TrainConfig
+from modbench.contracts import Batch, ForwardFn
 from modbench.seq2seq import bucketed_loss, sequence_accuracy
 from modbench.gating import ConvergenceCriterion
-from modbench.tasks.base import TASKS, SysgenTask, TierBudget
-from modbench.training import TrainConfig
+from modbench.tasks.base import TASKS, SysgenTask
 
 SRC_EOS, FIRST_CHAR = 1, 2
 CHAR_INDEX = {c: i for i, c in enumerate(ALPHABET)}

@@ -24,11 +24,11 @@ import torch
 from modbench.contracts import SequenceIO
 from modbench.data import INPUT_WORDS, OUTPUT_TOKENS, load_scan, scan_fingerprint
 from modbench.errors import ModbenchError
-from modbench.masking.trainer import Batch, ForwardFn, MaskConfig, MaskFilter
+from modbench.config import MaskConfig, MaskFilter, TierBudget, TrainConfig
+from modbench.contracts import Batch, ForwardFn
 from modbench.seq2seq import bucketed_loss, sequence_accuracy
 from modbench.gating import ConvergenceCriterion
-from modbench.tasks.base import TASKS, SysgenTask, TierBudget
-from modbench.training import TrainConfig
+from modbench.tasks.base import TASKS, SysgenTask
 
 # Paper name of each evaluated split -> our split name (modbench.data.scan_splits).
 SPLITS = {"simple": "simple", "jump": "addprim_jump", "length": "length", "turn_left": "addprim_turn_left"}

@@ -30,9 +30,10 @@ from modbench.archs import ARCHS
 from modbench.contracts import ImageIO, VectorIO
 from modbench.data.images import load_images
 from modbench.gating import ConvergenceCriterion
-from modbench.masking.trainer import Batch, ForwardFn, MaskConfig, MaskFilter
-from modbench.tasks.base import TASKS, Task, TierBudget, data_rng
-from modbench.training import TrainConfig
+from modbench.config import MaskConfig, MaskFilter, TierBudget, TrainConfig
+from modbench.contracts import Batch, ForwardFn
+from modbench.data.seeding import data_rng
+from modbench.tasks.base import TASKS, Task
 
 N_CLASSES = 10
 EVAL_BATCH = 2048
