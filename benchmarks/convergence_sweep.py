@@ -28,7 +28,7 @@ from modbench.gating import failures
 from modbench.harness import RunSpec, derive_seeds, prepare
 from modbench.masking import FrozenModel, binarize, train_mask
 from modbench.masking.convergence import ConvergenceTracker
-from modbench.pipelines import train_network
+from modbench.pipelines.common import train_network
 
 TENTHS = tuple(i / 10 for i in range(1, 11))  # finer than a run's (1/2, 3/4, 1): a trajectory
 

@@ -268,7 +268,13 @@ def run_one(
     """
     result = _skeleton(run)
     tick = (lambda phase: (lambda step: progress(phase, 1))) if progress else (lambda _: None)
-    stages = PIPELINES.get(run.task.kind)(run, result, tick)
+    output = PIPELINES.get(run.task.kind).run(run, result["seeds"], tick)
+    stages = output.stages
+    result["architecture"].update(n_params=output.n_params, n_masked=output.n_masked)
+    result["wall_time_s"].update(output.wall_time_s)
+    result.update(scores=output.scores, score_notes=output.score_notes, chance=output.chance,
+                  accuracy=output.accuracy, nulls=output.nulls, sharing=output.sharing, layers=output.layers,
+                  details=output.details)
     result["convergence"] = {"stages": {s: m.convergence.as_dict() for s, m in stages.items()
                                         if m.convergence is not None}}
     gate(result, run.task.convergence, run.task.faithfulness_sets())

@@ -10,6 +10,7 @@ from modbench import devices, report
 from modbench.errors import ModbenchError
 from modbench.executors import EXECUTORS, ClusterOptions
 from modbench.harness import RunSpec, finished_result, prepare
+from modbench.pipelines import PIPELINES
 
 
 def run_grid(
@@ -53,7 +54,7 @@ def run_grid(
         finished = [results[run.run_id] for run in group]
         print(f"\n{task} / {arch} / {tier}, seeds {', '.join(str(r.spec.seed) for r in group)}")
         ok = [r for r in finished if r["status"] == "ok"]
-        print(report.TABLES[ok[0]["task"]["kind"] if ok else "specialize"](finished))
+        print(PIPELINES.get(ok[0]["task"]["kind"]).table(finished) if ok else report.NO_RUNS)
         print()
         print(report.score_table(finished))
         convergence = report.convergence_table(finished)

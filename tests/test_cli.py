@@ -76,7 +76,7 @@ def test_same_seed_gives_identical_results(smoke_runs, tmp_path):
 
 
 def test_a_failing_run_is_recorded_and_the_grid_goes_on(tmp_path, monkeypatch):
-    from modbench import pipelines
+    from modbench.pipelines import common as pipelines
 
     real = pipelines.train_weights
 

@@ -70,7 +70,7 @@ def test_workers_below_one_are_refused_with_the_fix():
 
 
 def test_dropout_in_training_does_not_depend_on_the_global_generator():
-    from modbench.pipelines import train_network
+    from modbench.pipelines.common import train_network
 
     run = harness.prepare(harness.RunSpec("cnn", "class_removal", "smoke", 0, source="generated:1000"))
     assert run.config["arch_size"].get("dropout", True)  # the smoke CNN trains with dropout

@@ -143,7 +143,7 @@ def test_transfer_permutations_follow_the_paper():
 
 
 def test_a_later_task_keeps_the_earlier_tasks_weights_and_redraws_the_rest():
-    from modbench.transfer import train_task
+    from modbench.pipelines.transfer import train_task
 
     run = harness.prepare(harness.RunSpec("fnn", "transfer", "smoke", 0, source=SOURCE))
     model = build_model(run.arch, run.task.contract, run.budget.arch_size, 0)

@@ -11,20 +11,23 @@ kept and frozen (their gradients are zeroed); task p's weights and mask logits a
 """
 from __future__ import annotations
 
-import time
+from typing import Sequence
 
 import torch
+from tabulate import tabulate
 
 from modbench.archs import build_model, input_parameter_names
 from modbench.devices import move
 from modbench.masking import MaskNoise, MaskSet, binarize, init_logits, masked_weights
 from modbench.masking.convergence import ConvergenceTracker
-from modbench.masking.memory import keep_freed_memory
 from modbench.errors import check_finite
+from modbench.masking.memory import keep_freed_memory
 from modbench.masking.trainer import FrozenModel, set_scheduled_lr
 from modbench.nulls import null_scores
 from modbench.optim import adam
-from modbench.pipelines import PIPELINES, Tick, _timed, frozen_network
+from modbench.pipelines.base import Phases, RunOutput, Tick, registers
+from modbench.pipelines.common import frozen_network
+from modbench.report import NO_RUNS, finished, mean_std
 
 
 def joint_step(frozen: FrozenModel, weights: dict, logits: dict, optimiser, task, sub: str, batch, cfg,
@@ -103,12 +106,28 @@ def sharing_scores(shared: dict[str, dict[str, float | None]], hidden: list[str]
     return scores
 
 
-@PIPELINES.decorator("transfer")
-def transfer(run, result: dict, tick: Tick) -> dict[str, MaskSet]:
-    task, seeds = run.task, result["seeds"]
-    timer = time.perf_counter()
+def transfer_table(runs: Sequence[dict], fmt: str = "simple") -> str:
+    """A row per task p: its test accuracy with its own mask and, per hidden layer, the share of
+    its mask among the weights earlier tasks chose (paper_spec §4.7)."""
+    ok = finished(runs)
+    if not ok:
+        return NO_RUNS
+    layers = [k.split("/", 1)[1] for k in ok[0]["scores"] if k.startswith("shared_fraction/")]
+    rows = []
+    for task in ok[0]["task"]["subfunctions"]:
+        shared = [[r["details"]["shared_fraction"].get(task, {}).get(n) for r in ok] for n in layers]
+        rows.append([task, mean_std([r["accuracy"][task][task] for r in ok]),
+                     *(mean_std([v for v in values if v is not None]) for values in shared)])
+    return tabulate(rows, headers=["task", "accuracy [%]", *(f"shared {n} [%]" for n in layers)],
+                    tablefmt=fmt, disable_numparse=True)
+
+
+@registers("transfer", table=transfer_table)
+def transfer(run, seeds: dict, tick: Tick) -> RunOutput:
+    task, phases = run.task, Phases()
     model = build_model(run.arch, task.contract, run.budget.arch_size, seeds["init"]).train(False).to(run.device)
-    frozen, masked = frozen_network(run, result, model)  # "frozen": weights change only in train_task
+    net = frozen_network(run, model)  # "frozen": weights change only in train_task
+    frozen, masked = net.frozen, net.masked
     first_layer = input_parameter_names(model, masked)
     stages: dict[str, MaskSet] = {}
     used: MaskSet | None = None
@@ -118,7 +137,7 @@ def transfer(run, result: dict, tick: Tick) -> dict[str, MaskSet]:
         stages[sub] = mask
         accuracy[sub] = {sub: task.accuracy(frozen.forward_with(mask), sub)}
         used = mask if used is None else used | mask
-    _timed(result, "train_and_masks", timer)
+    phases.mark("train_and_masks")
     scored = [n for n in masked if n not in first_layer]
     hidden = [n for n in scored if n.rsplit(".", 1)[-1].startswith("weight")]  # nn.LSTM: weight_hh_l0
     shared = shared_fractions(stages, scored)
@@ -127,12 +146,9 @@ def transfer(run, result: dict, tick: Tick) -> dict[str, MaskSet]:
     # the null: the same shares from random masks of each task's per-tensor density (accuracy has
     # none: the weights were trained with the learned masks)
     nulls = null_scores(lambda masks: sharing_scores(shared_fractions(masks, scored), hidden), stages, seeds["null"])
-    result.update(
-        scores=scores, score_notes={k: "every mask of this layer is empty" for k, v in scores.items() if v is None},
-        nulls=nulls,
-        chance={s: task.chance(s) for s in task.subfunctions}, accuracy=accuracy, sharing=[],
-        layers={n: {"size": frozen.params[n].numel(), "io": n in first_layer,
-                    "density": {s: float(m.masks[n].float().mean()) for s, m in stages.items()}} for n in masked},
-        details={"shared_fraction": shared, "first_layer": first_layer},
-    )
-    return stages
+    layers = {n: {"size": frozen.params[n].numel(), "io": n in first_layer,
+                  "density": {s: float(m.masks[n].float().mean()) for s, m in stages.items()}} for n in masked}
+    return RunOutput(stages, scores, {k: "every mask of this layer is empty" for k, v in scores.items() if v is None},
+                     {s: task.chance(s) for s in task.subfunctions}, accuracy, nulls, [], layers,
+                     {"shared_fraction": shared, "first_layer": first_layer}, net.n_params, net.n_masked,
+                     phases.seconds)
