@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from modbench.errors import ModbenchError
-from modbench.scores import score_range
+from modbench.score_specs import spec
 
 # 2: "details" (task-specific analyses), task "source"; 3: "convergence" (per-stage undecided
 # share and late flips, the family's criterion, the scores it keeps from ranking) and "nulls"
@@ -149,8 +149,11 @@ def _validate_ok(result: dict, source: str) -> None:
         _check_type(summary, (dict,), f"convergence.stages[{stage!r}]", source)
         _numbers({"undecided": summary.get("undecided")}, f"convergence.stages[{stage!r}]", source, 0.0, 1.0)
     for name, value in result["scores"].items():
-        low, high = score_range(name)
-        _numbers({name: value}, "scores", source, low, high)
+        try:
+            declared = spec(result["task"]["kind"], name)
+        except ModbenchError as err:
+            raise ModbenchError(f"{source}: {err}") from None
+        _numbers({name: value}, "scores", source, declared.low, declared.high)
     _numbers(result["chance"], "chance", source, 0.0, 1.0)
     for variant, values in result["accuracy"].items():
         _check_type(values, (dict,), f"accuracy[{variant!r}]", source)

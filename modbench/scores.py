@@ -172,32 +172,23 @@ def class_specificity(confusions: Mapping[str, "torch.Tensor"], removed: Mapping
     return scores, notes
 
 
-# (low, high) per score-name prefix; every other score lies in [0, 1].
-SCORE_RANGES = {
-    "combination_dependence/": (-1.0, 1.0),  # a difference of two accuracies
-    "relative_drop": (-1.0, 1.0),  # ≥ 1 − 1/C_ref[c, c] > −1 for a learned class
-    "other_target_share": (0.0, float("inf")),  # another class may drop more than the target
-}
-# Scores where less is better (DESIGN.md: a compositional solution needs no extra weights; a
-# class-specific solution hurts the other classes little).
-LOWER_IS_BETTER = ("combination_dependence/", "other_target_share")
-# Scores tables describe and never rank: sharing has no better direction (less means
-# specialisation on addmul, more means reuse on double addition and in transfer), and the
-# per-class breakdowns of class removal are detail of their ranked means; ranking all ten
-# classes would make one task twenty cells of the Holm family and of the Friedman test.
-DESCRIPTIVE = ("shared_", "hidden_iomin", "relative_drop/", "other_target_share/")
+def sharing_totals(pair_sharing: Sequence[Mapping[str, float | None]]) -> dict[str, float | None]:
+    """The sharing totals of the first sub-function pair, as scores (score_specs.SHARING)."""
+    first = pair_sharing[0]
+    return {"shared_iou": first["iou"], "shared_iomin": first["iomin"],
+            "shared_shared_fraction": first["shared_fraction"], "hidden_iomin": first["hidden_iomin"]}
 
 
-def score_range(score: str) -> tuple[float, float]:
-    return next((r for prefix, r in SCORE_RANGES.items() if score.startswith(prefix)), (0.0, 1.0))
+def stability_iou(pair_ious: Mapping[str, float | None]) -> dict[str, float | None]:
+    """The mean IoU of each class pair's two masks, over the pairs that have one."""
+    values = [v for v in pair_ious.values() if v is not None]
+    return {"stability_iou": sum(values) / len(values) if values else None}
 
 
-def higher_is_better(score: str) -> bool:
-    """The direction tables rank a score in: every ranked score but combination dependence and
-    the other/target share grows with specialisation, reuse, stability or accuracy."""
-    return not score.startswith(LOWER_IS_BETTER)
-
-
-def is_ranked(score: str) -> bool:
-    """Whether a score has a better direction (sharing scores are descriptive, see DESCRIPTIVE)."""
-    return not score.startswith(DESCRIPTIVE)
+def transfer_sharing(shared: Mapping[str, Mapping[str, float | None]], hidden: Sequence[str]) -> dict[str, float | None]:
+    """`shared_fraction/<tensor>`: the mean over tasks of each hidden tensor's shared fraction."""
+    scores = {}
+    for name in hidden:
+        values = [s[name] for s in shared.values() if s.get(name) is not None]
+        scores[f"shared_fraction/{name}"] = sum(values) / len(values) if values else None
+    return scores

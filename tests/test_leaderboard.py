@@ -66,7 +66,7 @@ def test_holm_adjusts_across_the_whole_task_table(board):
 def test_friedman_groups_cover_the_architectures_that_share_cells(board):
     (group,) = board.groups
     assert group.archs == ["fnn", "lstm", "routed_mlp", "twin_fnn"]
-    assert group.cells == ["addmul: p_specialize", "double_add: p_reuse", "double_add: p_reuse_strict"]
+    assert group.cells == [("addmul", "p_specialize"), ("double_add", "p_reuse"), ("double_add", "p_reuse_strict")]
     ranks = dict(zip(group.archs, group.result.average_ranks))
     # per cell, 1 = best: lstm 3,1,1; fnn and twin_fnn 1.5,3.5,2.5; routed_mlp 4,2,4
     assert ranks == pytest.approx({"lstm": 5 / 3, "fnn": 7.5 / 3, "twin_fnn": 7.5 / 3, "routed_mlp": 10 / 3})
@@ -78,7 +78,7 @@ def test_an_architecture_ranked_on_fewer_tasks_meets_the_others_on_those():
     both, double_add = partial.groups
     assert (both.archs, both.result) == (["fnn", "lstm"], None)  # two architectures: no test
     assert double_add.archs == ["fnn", "lstm", "routed_mlp", "twin_fnn"]
-    assert double_add.cells == ["double_add: p_reuse", "double_add: p_reuse_strict"]
+    assert double_add.cells == [("double_add", "p_reuse"), ("double_add", "p_reuse_strict")]
     # per cell, 1 = best (see the test above): lstm 1, 1; fnn and twin_fnn 3.5, 2.5; routed_mlp 2, 4
     ranks = dict(zip(double_add.archs, double_add.result.average_ranks))
     assert ranks == pytest.approx({"lstm": 1.0, "fnn": 3.0, "twin_fnn": 3.0, "routed_mlp": 3.0})
@@ -253,7 +253,9 @@ def _task_tree(root: Path, task: str, scores_of: dict[str, Callable[[int], dict]
         for seed in range(5):
             path = root / f"{task}/{arch}/quick/seed{seed}/result.json"
             result = json.loads((FIXTURES / f"addmul/fnn/quick/seed{seed}/result.json").read_text())
-            result["task"], result["architecture"] = {**result["task"], "name": task}, {**result["architecture"], "name": arch}
+            kind = {"class_removal": "class_removal", "transfer": "transfer"}.get(task, result["task"]["kind"])
+            result["task"] = {**result["task"], "name": task, "kind": kind}
+            result["architecture"] = {**result["architecture"], "name": arch}
             result["scores"] = scores(seed)
             path.parent.mkdir(parents=True)
             results.write(path, result)

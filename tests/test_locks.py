@@ -5,7 +5,7 @@ import json
 import threading
 import time
 
-from modbench import harness, results
+from modbench import harness, io, results
 from modbench.locks import LOCK_FILE
 from modbench.harness import MASKS_FILE
 from modbench.masking.maskset import save_masks
@@ -47,11 +47,11 @@ def test_stale_temporaries_of_a_killed_writer_are_removed_and_new_ones_are_uniqu
     assert result["status"] == "ok"
     assert not list(folder.glob("*.tmp"))  # the temporaries of a killed writer are gone
     names = set()
-    original = results.os.replace
-    results.os.replace = lambda src, dst: (names.add(src), original(src, dst))[1]
+    original = io.os.replace
+    io.os.replace = lambda src, dst: (names.add(src), original(src, dst))[1]
     try:
-        results.write_atomic(folder / "a.json", "{}")
-        results.write_atomic(folder / "a.json", "{}")
+        io.write_atomic(folder / "a.json", "{}")
+        io.write_atomic(folder / "a.json", "{}")
     finally:
-        results.os.replace = original
+        io.os.replace = original
     assert len(names) == 2  # each write its own temporary name

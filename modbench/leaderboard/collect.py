@@ -27,6 +27,7 @@ class Entry:
 
     task: str
     arch: str
+    kind: str  # the task's kind: which declared scores it reports (modbench.score_specs)
     seeds: dict[int, dict[str, float | None]] = field(default_factory=dict)
     files: dict[int, Path] = field(default_factory=dict)
     origins: list[str] = field(default_factory=list)  # the folders given that hold its results
@@ -143,7 +144,7 @@ def collect(folders: Sequence[Path], tier: str | None = None) -> Collection:
         versions[task][result["task"]["version"]].append(path)
         data[task][_data_digest(result)].append(path)
         hardware[hardware_label(result["environment"])] += 1
-        entry = entries.setdefault((task, arch), Entry(task, arch))
+        entry = entries.setdefault((task, arch), Entry(task, arch, result["task"]["kind"]))
         if seed in entry.seeds:
             raise ModbenchError(f"seed {seed} of {arch} on {task} appears twice: {entry.files[seed]} and {path}; "
                                 "keep one of them")

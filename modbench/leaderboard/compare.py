@@ -4,8 +4,8 @@ Per (task, score) that both folders hold: both means, the difference B − A wit
 CI, Welch's t and Mann–Whitney U p-values (Holm-corrected across all rows), and the probability
 of improvement P(B better than A) over seed pairs (Agarwal et al. 2021). B is *significantly
 worse* on a row when Welch's Holm-corrected p < α and the difference points the bad way
-(`scores.higher_is_better`): the regression gate of `--fail-if-worse`. Descriptive scores
-(sharing, `scores.is_ranked`) are compared too, but a significant difference there reads "higher"
+(declared in `modbench.score_specs`): the regression gate of `--fail-if-worse`. Descriptive scores
+(sharing: declared not ranked) are compared too, but a significant difference there reads "higher"
 or "lower", never "worse", and has no probability of improvement.
 
 A null score means the network, or its control mask, does not perform a sub-function in that
@@ -27,7 +27,7 @@ from modbench import stats
 from modbench.errors import ModbenchError
 from modbench.leaderboard.collect import Collection, Entry, check_comparable, collect
 from modbench.leaderboard.tables import ALPHA, TABLE_SEED, cell_rng
-from modbench.scores import higher_is_better, is_ranked
+from modbench.score_specs import spec
 
 NAN = float("nan")
 
@@ -70,6 +70,7 @@ def compare(a: Path, b: Path, seed: int = TABLE_SEED) -> list[Comparison]:
     if not tasks:
         raise ModbenchError(f"{a} ({', '.join(side_a.tasks())}) and {b} ({', '.join(side_b.tasks())}) share no task")
     raw, lost, order = [], [], {}  # order: (task, score) -> its place in the table
+    kinds = {e.task: e.kind for e in side_a.entries}
     for task in tasks:
         ea, eb = _single_arch(side_a, task, str(a)), _single_arch(side_b, task, str(b))
         for score in [s for s in ea.scores() if s in eb.scores()]:
@@ -85,11 +86,12 @@ def compare(a: Path, b: Path, seed: int = TABLE_SEED) -> list[Comparison]:
                                        NAN, (NAN, NAN), NAN, NAN, NAN, verdict, seeds, unconverged))
                 continue
             testable = len(x) >= 2 and len(y) >= 2
-            up = higher_is_better(score)
+            declared = spec(kinds[task], score)
+            up = declared.higher_is_better
             raw.append((task, score, x, y, seeds, unconverged,
                         stats.welch_p(x, y) if testable else NAN,
                         stats.mannwhitney_p(x, y) if testable else NAN,
-                        NAN if not is_ranked(score) else
+                        NAN if not declared.ranked else
                         stats.probability_of_improvement(x, y) if up else stats.probability_of_improvement(y, x)))
     welch, mwu = stats.holm([r[6] for r in raw]), stats.holm([r[7] for r in raw])
     rows = []
@@ -97,10 +99,10 @@ def compare(a: Path, b: Path, seed: int = TABLE_SEED) -> list[Comparison]:
         difference = stats.mean(y) - stats.mean(x)
         if not w < ALPHA or difference == 0:
             verdict = ""
-        elif not is_ranked(score):
+        elif not spec(kinds[task], score).ranked:
             verdict = "higher" if difference > 0 else "lower"
         else:
-            verdict = "better" if (difference > 0) == higher_is_better(score) else "worse"
+            verdict = "better" if (difference > 0) == spec(kinds[task], score).higher_is_better else "worse"
         ci = stats.bootstrap_diff_ci(x, y, cell_rng(seed, "compare", task, score))
         rows.append(Comparison(task, score, stats.mean(x), stats.mean(y), difference, ci, w, m, p_improve, verdict,
                                seeds, unconverged))

@@ -13,7 +13,7 @@ import io
 from tabulate import tabulate
 
 from modbench.leaderboard.tables import ALPHA, Board, Row
-from modbench.scores import is_ranked
+from modbench.score_specs import SCORES
 from modbench.stats import MIN_SEEDS_TO_RANK
 
 HEADERS = ["score", "arch", "from", "seeds", "mean", "null", "IQM", "95% CI", "tier", "converged", "undecided"]
@@ -41,12 +41,26 @@ def _num(value: float | None) -> str:
 
 def _cells(row: Row) -> list[str]:
     ci = "–" if row.ci is None else f"[{row.ci[0]:.3f}, {row.ci[1]:.3f}]"
-    tier = ("n/a" if not is_ranked(row.score) else "not conv." if not row.n_seeds and row.n_unconverged
+    tier = ("n/a" if not row.ranked else "not conv." if not row.n_seeds and row.n_unconverged
             else "–" if row.tier is None else str(row.tier))
     extra = [f"+{n} {what}" for n, what in ((row.n_null, "null"), (row.n_unconverged, "not conv.")) if n]
     seeds = f"{row.n_seeds} ({', '.join(extra)})" if extra else str(row.n_seeds)
     return [row.score, row.arch, row.origin, seeds, _num(row.mean), _num(row.null), _num(row.iqm), ci, tier,
             row.converged, _num(row.undecided)]
+
+
+def declared_legend(kinds: list[str]) -> str:
+    """The legend's sentence on described and lower-is-better scores, from the declarations of
+    these task kinds (modbench.score_specs)."""
+    declared = list({s.name: s for kind in kinds for s in SCORES.get(kind)}.values())
+    described = [s.name for s in declared if not s.ranked]
+    lower = [s.name for s in declared if not s.higher_is_better and s.ranked]
+    text = ""
+    if described:
+        text += (f"\"n/a\": described, not ranked ({', '.join(described)}): sharing has no better direction (less "
+                 "sharing is specialisation on addmul, more is reuse on double addition), and per-class values are "
+                 "detail of their ranked means. ")
+    return text + (f"Lower is better for {', '.join(lower)}; " if lower else "") + "higher for every other score."
 
 
 def _legend(board: Board) -> list[str]:
@@ -58,11 +72,7 @@ def _legend(board: Board) -> list[str]:
         f"tests Holm-corrected across the task's table (α = {ALPHA}); entries that cannot be told apart share a "
         f"tier. \"–\": fewer than {MIN_SEEDS_TO_RANK} seeds (shown, not ranked). \"null\": seeds where the "
         "network, or its control mask, does not perform a sub-function, so the score has no value (each result "
-        "file says why). \"n/a\": described, not "
-        "ranked: sharing scores (shared_*, hidden_iomin), since less sharing is specialisation on addmul and more "
-        "is reuse on double addition, and the per-class values of class removal (relative_drop/<class>, "
-        "other_target_share/<class>), whose means are ranked. Lower is better for combination_dependence and other_target_share, "
-        "higher for every other score.",
+        "file says why). " + declared_legend(sorted({e.kind for e in c.entries})),
         "\"converged\": seeds whose masks meet the task family's convergence criterion (few undecided logits, "
         "decisions settled over the last quarter of each mask stage, a control mask within 2 points of the unmasked "
         "network; README, \"Mask convergence\"); \"undecided\": the mean over seeds of the largest share of a stage's "
@@ -86,7 +96,7 @@ def _groups_md(board: Board) -> list[str]:
     lines = ["## Across tasks: Friedman test and Nemenyi rank groups", ""]
     for group in board.groups:
         lines.append(f"**{md_escape(', '.join(group.archs))}** on {len(group.cells)} cell(s) "
-                     f"({md_escape('; '.join(group.cells))}).")
+                     f"({md_escape('; '.join(f'{task}: {score}' for task, score in group.cells))}).")
         lines.append("")
         if group.result is None:
             lines += [f"No test: {group.note}.", ""]

@@ -22,7 +22,7 @@ import numpy as np
 
 from modbench import stats
 from modbench.leaderboard.collect import Collection, Entry
-from modbench.scores import higher_is_better, is_ranked
+from modbench.score_specs import spec
 
 ALPHA = 0.05
 TABLE_SEED = 0
@@ -53,6 +53,7 @@ class Row:
     converged: str = ""  # "k/n": seeds of the entry whose masks met the criterion
     undecided: float | None = None  # mean over seeds of the largest undecided share of a stage
     null: float | None = None  # mean over seeds of the score under random masks of the learned densities
+    ranked: bool = True  # False: a described score (modbench.score_specs), shown with tier "n/a"
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ class RankGroups:
     """Friedman + Nemenyi over the cells a group of architectures shares."""
 
     archs: list[str]
-    cells: list[str]  # "task: score"
+    cells: list[tuple[str, str]]  # (task, score)
     result: stats.FriedmanResult | None
     note: str  # why there is no test, or ""
 
@@ -85,7 +86,7 @@ class Board:
 
 
 def _ranked(entry: Entry, score: str) -> bool:
-    return is_ranked(score) and len(entry.values(score)) >= stats.MIN_SEEDS_TO_RANK
+    return spec(entry.kind, score).ranked and len(entry.values(score)) >= stats.MIN_SEEDS_TO_RANK
 
 
 def task_table(entries: Sequence[Entry], seed: int = TABLE_SEED) -> tuple[list[Row], list[Pair]]:
@@ -104,12 +105,13 @@ def task_table(entries: Sequence[Entry], seed: int = TABLE_SEED) -> tuple[list[R
     significant |= {(s, b, a) for s, a, b in significant}
     rows = []
     for score in scores:
+        declared = spec(entries[0].kind, score)
         ranked = [e for e in entries if _ranked(e, score)]
         tiers = stats.rank_tiers([stats.mean(e.values(score)) for e in ranked],
                                  lambda i, j: (score, ranked[i].arch, ranked[j].arch) in significant,
-                                 higher_is_better(score))
+                                 declared.higher_is_better)
         tier_of = {e.arch: t for e, t in zip(ranked, tiers)}
-        sign = -1 if higher_is_better(score) else 1
+        sign = -1 if declared.higher_is_better else 1
         # Ranked entries by tier and mean, best first; then the unranked, by name. An entry that
         # never reports the score (per-layer names differ between architectures) gets no row.
         reporting = [e for e in entries if score in e.scores()]
@@ -126,7 +128,7 @@ def task_table(entries: Sequence[Entry], seed: int = TABLE_SEED) -> tuple[list[R
             rows.append(Row(e.task, score, e.arch, ", ".join(e.origins), len(values), *estimates, tier_of.get(e.arch),
                             n_null=len(e.seeds) - len(values) - len(unconverged), n_unconverged=len(unconverged),
                             converged=f"{sum(e.converged.values())}/{len(e.seeds)}", undecided=e.mean_undecided(),
-                            null=e.null(score)))
+                            null=e.null(score), ranked=declared.ranked))
     return rows, pairs
 
 
@@ -135,23 +137,24 @@ def rank_groups(collection: Collection) -> list[RankGroups]:
     is every architecture ranked on all of those tasks, the cells what they all share there. So
     the FNN and LSTM on addmul + double_add form one group, and a contender ranked on double_add
     alone still meets both of them on double_add's cells."""
-    cells_of: dict[str, dict[str, float]] = {}
+    cells_of: dict[str, dict[tuple[str, str], float]] = {}
+    kind_of = {e.task: e.kind for e in collection.entries}
     for e in collection.entries:
         for score in e.scores():
             if _ranked(e, score):
                 # Rounded: means equal but for float summation order must tie in the ranks.
-                cells_of.setdefault(e.arch, {})[f"{e.task}: {score}"] = round(stats.mean(e.values(score)), 12)
-    tasks_of = {arch: {c.split(":")[0] for c in cells} for arch, cells in cells_of.items()}
+                cells_of.setdefault(e.arch, {})[e.task, score] = round(stats.mean(e.values(score)), 12)
+    tasks_of = {arch: {task for task, _ in cells} for arch, cells in cells_of.items()}
     groups = []
     for tasks in sorted({tuple(sorted(t)) for t in tasks_of.values()}, key=lambda t: (-len(t), t)):
         archs = sorted(a for a, t in tasks_of.items() if set(tasks) <= t)
-        cells = sorted(c for c in set.intersection(*(set(cells_of[a]) for a in archs)) if c.split(":")[0] in tasks)
+        cells = sorted(c for c in set.intersection(*(set(cells_of[a]) for a in archs)) if c[0] in tasks)
         if len(archs) < 3 or len(cells) < 2:
             groups.append(RankGroups(archs, cells, None, f"needs ≥ 3 architectures ranked on ≥ 2 cells "
                                                          f"(has {len(archs)} on {len(cells)})"))
             continue
         matrix = np.array([[cells_of[a][c] for a in archs] for c in cells])  # [cells, archs]
-        directions = [higher_is_better(c.split(": ", 1)[1]) for c in cells]
+        directions = [spec(kind_of[task], score).higher_is_better for task, score in cells]
         groups.append(RankGroups(archs, cells, stats.friedman_nemenyi(matrix, directions, ALPHA), ""))
     return groups
 

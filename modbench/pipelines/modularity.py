@@ -12,7 +12,7 @@ from modbench.nulls import null_scores
 from modbench.pipelines.base import Phases, RunOutput, Tick, registers
 from modbench.pipelines.common import train_and_mask
 from modbench.report import NO_RUNS, finished, mean_std
-from modbench.scores import compute_scores, not_variant
+from modbench.scores import compute_scores, not_variant, sharing_totals
 
 
 def accuracy_table(runs: Sequence[dict], fmt: str = "simple") -> str:
@@ -41,9 +41,7 @@ def modularity_scores(run, frozen: FrozenModel, stages: dict[str, MaskSet], io_n
     accuracy = analysis.evaluate_variants(frozen, task, variants)
     scores, notes = compute_scores(task.kind, accuracy, {f: task.chance(f) for f in subs}, subs)
     pair_sharing = analysis.sharing(stages, subs, io_names)
-    # Sharing totals of the (first) sub-function pair are scores too: leaderboard columns.
-    for key in ("iou", "iomin", "shared_fraction", "hidden_iomin"):
-        scores[key if key == "hidden_iomin" else f"shared_{key}"] = pair_sharing[0][key]
+    scores.update(sharing_totals(pair_sharing))  # the first pair's sharing: described, not ranked
     return scores, notes, accuracy, pair_sharing
 
 

@@ -12,6 +12,7 @@ from modbench.nulls import null_scores
 from modbench.pipelines.base import Phases, RunOutput, Tick, registers
 from modbench.pipelines.common import train_stage_masks, trained_and_frozen
 from modbench.report import NO_RUNS, finished, mean_std
+from modbench.scores import stability_iou
 from modbench.stages import stage_pool
 
 
@@ -48,13 +49,12 @@ def stability(run, seeds: dict, tick: Tick) -> RunOutput:
     def pair_ious(masks: dict[str, MaskSet]) -> dict[str, float | None]:
         return {f"pair{i}": masks[f"pair{i}_a"].iou(masks[f"pair{i}_b"]) for i in range(len(pairs))}
 
-    def stability_iou(masks: dict[str, MaskSet]) -> dict[str, float | None]:
-        values = [v for v in pair_ious(masks).values() if v is not None]
-        return {"stability_iou": sum(values) / len(values) if values else None}
+    def score(masks: dict[str, MaskSet]) -> dict[str, float | None]:
+        return stability_iou(pair_ious(masks))
 
-    ious, scores = pair_ious(stages), stability_iou(stages)
+    ious, scores = pair_ious(stages), score(stages)
     phases.mark("evaluation")
     notes = {} if scores["stability_iou"] is not None else {"stability_iou": "every mask is empty"}
     return RunOutput(stages, scores, notes, {"all": task.chance(None)}, accuracy,
-                     null_scores(stability_iou, stages, seeds["null"]), [], analysis.layer_statistics(stages, [], []),
+                     null_scores(score, stages, seeds["null"]), [], analysis.layer_statistics(stages, [], []),
                      {"pairs": [list(p) for p in pairs], "iou": ious}, net.n_params, net.n_masked, phases.seconds)

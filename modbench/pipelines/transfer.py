@@ -28,6 +28,7 @@ from modbench.optim import adam
 from modbench.pipelines.base import Phases, RunOutput, Tick, registers
 from modbench.pipelines.common import frozen_network
 from modbench.report import NO_RUNS, finished, mean_std
+from modbench.scores import transfer_sharing
 
 
 def joint_step(frozen: FrozenModel, weights: dict, logits: dict, optimiser, task, sub: str, batch, cfg,
@@ -97,15 +98,6 @@ def shared_fractions(stages: dict[str, MaskSet], names: list[str]) -> dict[str, 
     return shared
 
 
-def sharing_scores(shared: dict[str, dict[str, float | None]], hidden: list[str]) -> dict[str, float | None]:
-    """`shared_fraction/<tensor>`: the mean over tasks of each hidden weight tensor's shared fraction."""
-    scores = {}
-    for name in hidden:
-        values = [s[name] for s in shared.values() if s.get(name) is not None]
-        scores[f"shared_fraction/{name}"] = sum(values) / len(values) if values else None
-    return scores
-
-
 def transfer_table(runs: Sequence[dict], fmt: str = "simple") -> str:
     """A row per task p: its test accuracy with its own mask and, per hidden layer, the share of
     its mask among the weights earlier tasks chose (paper_spec §4.7)."""
@@ -141,11 +133,11 @@ def transfer(run, seeds: dict, tick: Tick) -> RunOutput:
     scored = [n for n in masked if n not in first_layer]
     hidden = [n for n in scored if n.rsplit(".", 1)[-1].startswith("weight")]  # nn.LSTM: weight_hh_l0
     shared = shared_fractions(stages, scored)
-    scores = {**sharing_scores(shared, hidden),
+    scores = {**transfer_sharing(shared, hidden),
               "task_accuracy": sum(a[s] for s, a in accuracy.items()) / len(accuracy)}
     # the null: the same shares from random masks of each task's per-tensor density (accuracy has
     # none: the weights were trained with the learned masks)
-    nulls = null_scores(lambda masks: sharing_scores(shared_fractions(masks, scored), hidden), stages, seeds["null"])
+    nulls = null_scores(lambda masks: transfer_sharing(shared_fractions(masks, scored), hidden), stages, seeds["null"])
     layers = {n: {"size": frozen.params[n].numel(), "io": n in first_layer,
                   "density": {s: float(m.masks[n].float().mean()) for s, m in stages.items()}} for n in masked}
     return RunOutput(stages, scores, {k: "every mask of this layer is empty" for k, v in scores.items() if v is None},

@@ -7,7 +7,7 @@ Data come from generators seeded by the task's name and version, never by the ru
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Callable, ClassVar, Literal, Mapping
+from typing import Callable, ClassVar, Mapping
 
 import torch
 
@@ -26,10 +26,10 @@ class Task(ABC):
     name: ClassVar[str]
     version: ClassVar[int]
     description: ClassVar[str]
-    # "specialize": different functions (P_specialize); "reuse": one function on different
-    # inputs (P_reuse); "sysgen": an IID split and held-out splits (combination dependence,
-    # systematic generalisation). The kind picks the pipeline (modbench.pipelines).
-    kind: ClassVar[Literal["specialize", "reuse", "sysgen"]]
+    # Picks the pipeline (modbench.pipelines) and the declared scores (modbench.score_specs):
+    # "specialize", "reuse", "sysgen", "class_removal", "stability", "transfer", or a new kind
+    # registered in both from its own module.
+    kind: ClassVar[str]
     subfunctions: ClassVar[tuple[str, ...]]
     contract: ClassVar[Contract]
     # The data source of `modbench check`'s smoke runs: small enough to build in seconds.
