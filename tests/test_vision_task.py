@@ -150,10 +150,10 @@ def test_a_later_task_keeps_the_earlier_tasks_weights_and_redraws_the_rest():
     masked = run.budget.mask_filter.select(model)
     frozen = FrozenModel(model, masked)
     first = ["layers.0.weight", "layers.0.bias"]
-    used = train_task(run, frozen, "task0", 1, None, first)
-    before = {n: p.detach().clone() for n, p in model.named_parameters()}
-    train_task(run, frozen, "task1", 2, used, first)
-    after = dict(model.named_parameters())
+    untouched = {n: p.detach().clone() for n, p in model.named_parameters()}
+    used, before = train_task(run, frozen, frozen.params, "task0", 1, None, first)
+    _, after = train_task(run, frozen, before, "task1", 2, used, first)
+    assert all(torch.equal(p, untouched[n]) for n, p in model.named_parameters())  # the frozen network stays
     for name in masked:
         if name in first:  # the first layer is never kept: the permutation changes its job
             assert not torch.equal(after[name], before[name])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import warnings
+from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import torch
@@ -23,6 +24,9 @@ from modbench.masking.gumbel import MaskNoise, deterministic_mask, masked_weight
 from modbench.masking.maskset import HISTOGRAM_BINS, MaskSet
 from modbench.masking.memory import keep_freed_memory
 from modbench.optim import adam
+
+# Steps between finiteness checks of the loss: each check waits for the device, and a NaN stays.
+LOSS_CHECK_EVERY = 25
 
 # Bump on any change that can move a score (sampling, loss, optimiser, step count rule).
 # 2: weight training draws dropout from a generator seeded by the run (1: the process's global
@@ -121,13 +125,12 @@ class FrozenModel:
         """The model with the given tensors in place of the parameters (callable like it)."""
         return BoundModel(self.module, {**self.params, **self.buffers, **(weights or {})})
 
-    def forward_with(self, mask_set: MaskSet | None) -> BoundModel:
-        """Deterministic evaluation with a binary mask set (None: the unmasked network)."""
-        if mask_set is None:
-            return self.forward_fn(None)
-        return self.forward_fn(
-            {n: torch.where(m.to(self.params[n].device), self.params[n], 0.0) for n, m in mask_set.masks.items()}
-        )
+    def forward_with(self, mask_set: MaskSet | None, weights: dict[str, torch.Tensor] | None = None) -> BoundModel:
+        """Deterministic evaluation with a binary mask set (None: the unmasked network), of the
+        frozen weights or of `weights` in their place (transfer's trained ones)."""
+        base = weights if weights is not None else self.params
+        masked = {n: torch.where(m.to(base[n].device), base[n], 0.0) for n, m in (mask_set.masks.items() if mask_set else ())}
+        return self.forward_fn({**(weights or {}), **masked})
 
 
 def init_logits(frozen: FrozenModel, cfg: MaskConfig, skip: Sequence[str] = ()) -> dict[str, torch.Tensor]:
@@ -138,14 +141,26 @@ def init_logits(frozen: FrozenModel, cfg: MaskConfig, skip: Sequence[str] = ()) 
     }
 
 
-def _looped_loss(frozen, logits, loss_fn, batch, cfg, draws, fixed_weights) -> torch.Tensor:
+@dataclass(frozen=True)
+class Trainable:
+    """Weights trained jointly with the logits (transfer, paper_spec §4.7): they stand in for the
+    frozen network's tensors in every forward, which stays untouched; the gradient of each entry
+    of `keep` where its bool mask is set is zeroed before the step (weights earlier tasks chose)."""
+
+    weights: dict[str, torch.Tensor]  # every parameter, requires_grad
+    keep: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
+def _looped_loss(frozen, logits, loss_fn, batch, cfg, draws, fixed_weights, trainable=None) -> torch.Tensor:
     """Mean loss of the k samples, one forward per sample on its chunk of the batch."""
     k = cfg.n_samples
     chunk = len(batch[0]) // k
-    samples = {n: masked_weights(l, frozen.params[n], draws[n], cfg.tau) for n, l in logits.items()}
+    base = trainable.weights if trainable is not None else frozen.params
+    samples = {n: masked_weights(l, base[n], draws[n], cfg.tau) for n, l in logits.items()}
+    unmasked = trainable.weights if trainable is not None else {}
     loss = 0.0
     for i in range(k):
-        weights = {**{n: s[i] for n, s in samples.items()}, **(fixed_weights or {})}
+        weights = {**unmasked, **{n: s[i] for n, s in samples.items()}, **(fixed_weights or {})}
         part = tuple(t[i * chunk : (i + 1) * chunk] for t in batch)
         loss = loss + loss_fn(frozen.forward_fn(weights), part) / k  # mean over chunks == over the batch
     return loss
@@ -185,21 +200,29 @@ def mask_step(
     cfg: MaskConfig,
     noise: MaskNoise,
     fixed_weights: dict[str, torch.Tensor] | None = None,
-) -> None:
+    trainable: Trainable | None = None,
+) -> torch.Tensor:
     """One update: k mask samples, one per chunk of the batch; loss = task loss +
-    (β / batch) · Σ logits; clip the logits' gradient norm; Adam step. `fixed_weights` are
-    masked tensors that no logit drives (a frozen part of the mask)."""
+    (β / batch) · Σ logits; clip the gradient norm of the logits (and trainable weights); Adam
+    step. `fixed_weights` are masked tensors that no logit drives (a frozen part of the mask).
+    Returns the detached loss."""
     optimiser.zero_grad(set_to_none=True)
     draws = {n: noise.draw((cfg.n_samples, *l.shape)) for n, l in logits.items()}  # [k, *shape] each
-    loss = _vectorised_loss(frozen, logits, loss_fn, batch, cfg, draws, fixed_weights)
+    loss = None if trainable is not None else _vectorised_loss(frozen, logits, loss_fn, batch, cfg, draws, fixed_weights)
     if loss is None:
-        loss = _looped_loss(frozen, logits, loss_fn, batch, cfg, draws, fixed_weights)
+        loss = _looped_loss(frozen, logits, loss_fn, batch, cfg, draws, fixed_weights, trainable)
     loss.backward()  # one backward: the fused mask gradient sums the k samples in one pass
     # The regulariser (β / batch) · Σ logits has the constant gradient β / batch.
     for l in logits.values():
         l.grad.add_(cfg.beta / cfg.batch_size)
-    torch.nn.utils.clip_grad_norm_(list(logits.values()), cfg.grad_clip)
+    clipped = list(logits.values())
+    if trainable is not None:
+        for name, keep in trainable.keep.items():
+            trainable.weights[name].grad.masked_fill_(keep, 0.0)
+        clipped = [*trainable.weights.values(), *clipped]
+    torch.nn.utils.clip_grad_norm_(clipped, cfg.grad_clip)
     optimiser.step()
+    return loss.detach()
 
 
 def train_mask(
@@ -211,23 +234,27 @@ def train_mask(
     on_step: Callable[[int], None] | None = None,
     fixed: MaskSet | None = None,
     tracker: ConvergenceTracker | None = None,
+    trainable: Trainable | None = None,
 ) -> dict[str, torch.Tensor]:
     """Train one stage's logits from scratch; returns them (detached). `seed` drives both the
     batch order and the mask noise. Tensors in `fixed` keep that binary mask and get no logits
     (class removal freezes the classifier's mask). `tracker` watches the decisions settle
-    (it reads the logits, so the numbers do not depend on it). The caller puts the module in
-    the mode the method needs (eval: dropout off, BatchNorm on running statistics)."""
+    (it reads the logits, so the numbers do not depend on it). `trainable` weights train with the
+    logits (updated in place; the frozen network is not). The caller puts the module in the mode
+    the method needs (eval: dropout off, BatchNorm on running statistics)."""
     keep_freed_memory()
     data_generator = torch.Generator().manual_seed(seed)
     noise = MaskNoise(seed)
     fixed_weights = ({n: torch.where(m.to(frozen.params[n].device), frozen.params[n], 0.0) for n, m in fixed.masks.items()}
                      if fixed else None)
     logits = init_logits(frozen, cfg, skip=list(fixed.masks) if fixed else ())
-    optimiser = adam(logits.values(), cfg.lr)
+    optimiser = adam([*trainable.weights.values(), *logits.values()] if trainable else logits.values(), cfg.lr)
     for step in range(cfg.steps):
         set_scheduled_lr(optimiser, cfg, step)
         batch = sample_batch(cfg.batch_size, data_generator)
-        mask_step(frozen, logits, optimiser, loss_fn, batch, cfg, noise, fixed_weights)
+        loss = mask_step(frozen, logits, optimiser, loss_fn, batch, cfg, noise, fixed_weights, trainable)
+        if step % LOSS_CHECK_EVERY == 0 or step == cfg.steps - 1:
+            check_finite(loss, f"the mask-training loss at step {step}")
         if tracker is not None:
             tracker.observe(step + 1, logits)
         if on_step is not None:

@@ -6,7 +6,8 @@ Tasks p = 0, 1, …: the same classification with the inputs permuted by a fixed
 U = the union of the binary masks of the tasks before p, without the first layer (the
 permutation changes what it must do); weights outside U are re-initialised, weights in U are
 kept and frozen (their gradients are zeroed); task p's weights and mask logits are then trained
-*jointly* (Adam, one rate for both). Score per hidden layer: the shared fraction
+*jointly* (Adam, one rate for both) by the reference trainer (`masking.trainer.Trainable`); the
+frozen network stays as initialised, each task's weights are passed on to the next. Score per hidden layer: the shared fraction
 |m_p ∧ U_{<p}| / |m_p|, averaged over p ≥ 1.
 """
 from __future__ import annotations
@@ -18,47 +19,21 @@ from tabulate import tabulate
 
 from modbench.archs import build_model, input_parameter_names
 from modbench.devices import move
-from modbench.masking import MaskNoise, MaskSet, binarize, init_logits, masked_weights
+from modbench.masking import MaskSet, binarize, train_mask
 from modbench.masking.convergence import ConvergenceTracker
-from modbench.errors import check_finite
-from modbench.masking.memory import keep_freed_memory
-from modbench.masking.trainer import FrozenModel, set_scheduled_lr
+from modbench.masking.trainer import FrozenModel, Trainable
 from modbench.nulls import null_scores
-from modbench.optim import adam
 from modbench.pipelines.base import Phases, RunOutput, Tick, registers
 from modbench.pipelines.common import frozen_network
 from modbench.report import NO_RUNS, finished, mean_std
 from modbench.scores import transfer_sharing
 
 
-def joint_step(frozen: FrozenModel, weights: dict, logits: dict, optimiser, task, sub: str, batch, cfg,
-               noise: MaskNoise, used: dict[str, torch.Tensor]) -> torch.Tensor:
-    """One update of weights and logits together: k mask samples over chunks of the batch; the
-    regulariser (β / batch) · Σ logits; gradients of used weights zeroed; clip; Adam."""
-    optimiser.zero_grad(set_to_none=True)
-    k = cfg.n_samples
-    chunk = len(batch[0]) // k
-    samples = {n: masked_weights(logits[n], w, noise.draw((k, *w.shape)), cfg.tau) for n, w in weights.items() if n in logits}
-    loss = 0.0
-    for i in range(k):
-        tensors = {n: samples[n][i] if n in samples else w for n, w in weights.items()}
-        part = tuple(t[i * chunk : (i + 1) * chunk] for t in batch)
-        loss = loss + task.loss(frozen.forward_fn(tensors), part, sub) / k
-    loss.backward()
-    for l in logits.values():
-        l.grad.add_(cfg.beta / cfg.batch_size)
-    for name, keep in used.items():
-        weights[name].grad.masked_fill_(keep, 0.0)  # old tasks' weights stay as they were
-    torch.nn.utils.clip_grad_norm_([*weights.values(), *logits.values()], cfg.grad_clip)
-    optimiser.step()
-    return loss.detach()
-
-
-def train_task(run, frozen: FrozenModel, sub: str, seed: int, used: MaskSet | None, first_layer: list[str],
-               on_step=None) -> MaskSet:
-    """Task `sub`'s weights (in place, outside U) and its binary mask."""
+def train_task(run, frozen: FrozenModel, current: dict[str, torch.Tensor], sub: str, seed: int,
+               used: MaskSet | None, first_layer: list[str], on_step=None) -> tuple[MaskSet, dict[str, torch.Tensor]]:
+    """Task `sub`'s binary mask and weights, trained jointly from `current` (the previous task's
+    weights; outside U re-initialised) by the reference trainer; the frozen network is untouched."""
     task, cfg = run.task, run.budget.mask
-    current = {n: p.detach() for n, p in frozen.module.named_parameters()}
     # U without the first layer: the weights earlier tasks chose, kept and frozen
     frozen_used = {n: m.to(run.device) for n, m in used.masks.items() if n not in first_layer} if used is not None else {}
     if used is None:
@@ -67,25 +42,12 @@ def train_task(run, frozen: FrozenModel, sub: str, seed: int, used: MaskSet | No
         fresh = {n: p.detach().to(run.device)
                  for n, p in build_model(run.arch, task.contract, run.budget.arch_size, seed).named_parameters()}
         start = {n: torch.where(frozen_used[n], current[n], fresh[n]) if n in frozen_used else fresh[n] for n in current}
-    weights = {n: v.clone().requires_grad_(True) for n, v in start.items()}
-    logits = init_logits(frozen, cfg)
-    optimiser = adam([*weights.values(), *logits.values()], cfg.lr)
-    keep_freed_memory()
-    data_generator, noise = torch.Generator().manual_seed(seed), MaskNoise(seed)
+    trainable = Trainable({n: v.clone().requires_grad_(True) for n, v in start.items()}, frozen_used)
     tracker = ConvergenceTracker(cfg.steps)
-    for step in range(cfg.steps):
-        set_scheduled_lr(optimiser, cfg, step)
-        loss = joint_step(frozen, weights, logits, optimiser, task, sub, move(task.sample(sub, cfg.batch_size, data_generator), run.device),
-                          cfg, noise, frozen_used)
-        tracker.observe(step + 1, logits)
-        if step % 25 == 0 or step == cfg.steps - 1:
-            check_finite(loss, f"the {sub} loss at step {step}")
-        if on_step is not None:
-            on_step(step)
-    with torch.no_grad():  # frozen.params are detached views of these: they follow
-        for name, param in frozen.module.named_parameters():
-            param.copy_(weights[name])
-    return binarize(logits, tracker.summary(logits))
+    logits = train_mask(frozen, lambda fn, batch: task.loss(fn, batch, sub),
+                        lambda n, g: move(task.sample(sub, n, g), run.device), cfg, seed, on_step,
+                        tracker=tracker, trainable=trainable)
+    return binarize(logits, tracker.summary(logits)), {n: w.detach() for n, w in trainable.weights.items()}
 
 
 def shared_fractions(stages: dict[str, MaskSet], names: list[str]) -> dict[str, dict[str, float | None]]:
@@ -118,16 +80,17 @@ def transfer_table(runs: Sequence[dict], fmt: str = "simple") -> str:
 def transfer(run, seeds: dict, tick: Tick) -> RunOutput:
     task, phases = run.task, Phases()
     model = build_model(run.arch, task.contract, run.budget.arch_size, seeds["init"]).train(False).to(run.device)
-    net = frozen_network(run, model)  # "frozen": weights change only in train_task
+    net = frozen_network(run, model)  # stays as initialised: each task's weights are its own
     frozen, masked = net.frozen, net.masked
     first_layer = input_parameter_names(model, masked)
     stages: dict[str, MaskSet] = {}
     used: MaskSet | None = None
     accuracy = {}
+    weights = frozen.params
     for sub in task.subfunctions:
-        mask = train_task(run, frozen, sub, seeds["mask"][sub], used, first_layer, tick(f"task:{sub}"))
+        mask, weights = train_task(run, frozen, weights, sub, seeds["mask"][sub], used, first_layer, tick(f"task:{sub}"))
         stages[sub] = mask
-        accuracy[sub] = {sub: task.accuracy(frozen.forward_with(mask), sub)}
+        accuracy[sub] = {sub: task.accuracy(frozen.forward_with(mask, weights), sub)}
         used = mask if used is None else used | mask
     phases.mark("train_and_masks")
     scored = [n for n in masked if n not in first_layer]
