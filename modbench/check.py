@@ -112,7 +112,7 @@ def check_task(arch: ArchSpec, task_name: str, device: str = "auto") -> CheckOut
         except Exception as err:
             raise _Failed("data", f"the task's data failed to load: {one_line(err)}") from None
         try:
-            model = build_model(arch, task.contract, arch.sizes.get("smoke", {}), init_seed=0)
+            model = build_model(arch, task.contract, arch.size(task.size_group, "smoke"), init_seed=0)
         except Exception as err:
             raise _Failed("factory", f"the factory raised: {one_line(err)}") from None
         batch = task.sample(None, 4, torch.Generator().manual_seed(0))

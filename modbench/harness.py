@@ -131,8 +131,8 @@ def prepare(spec: RunSpec) -> Prepared:
         )
     task = task_instance(spec.task, spec.source)
     budget = task.budget(spec.tier, spec.arch)
-    if budget.arch_size is None:  # the architecture's own size for this tier
-        budget = dataclasses.replace(budget, arch_size=dict(arch.sizes.get(spec.tier, {})))
+    if budget.arch_size is None:  # the architecture's own size for this tier (and the task's size group)
+        budget = dataclasses.replace(budget, arch_size=arch.size(task.size_group, spec.tier))
     budget = apply_overrides(budget, spec.overrides)
     config = {
         "trainer_version": TRAINER_VERSION,

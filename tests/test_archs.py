@@ -103,3 +103,17 @@ def test_functional_masking_matches_in_place_masking(arch, task):
     out = FrozenModel(model, masked).forward_with(MaskSet(masks))(*x)
     torch.testing.assert_close(out, reference(*x))
     assert not torch.allclose(out, model(*x))  # the masks did change the output
+
+
+def test_an_architecture_owns_its_sizes_per_tier_and_task_group():
+    """Tasks no longer branch on architecture names for sizes (issue 23): a size group's entry
+    ("math/quick") wins over the tier's, and a submission declares them the same way."""
+    from modbench.archs import ARCHS
+    from modbench.tasks import TASKS
+
+    transformer, fnn = ARCHS.get("transformer_seq2seq"), ARCHS.get("fnn")
+    assert transformer.size(TASKS.get("math_sort").size_group, "quick")["d_model"] == 128
+    assert transformer.size(TASKS.get("scan").size_group, "quick") == {"layers": 2, "dropout": 0.0}
+    assert fnn.size("transfer", "quick") == {"hidden": (800, 800, 64)}
+    assert fnn.size(None, "quick") == {"hidden": (800, 800, 800, 800)}
+    assert ARCHS.get("cnn").size("mask_stability", "smoke")["dropout"] is False

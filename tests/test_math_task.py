@@ -86,6 +86,8 @@ def test_smoke_run_writes_a_complete_result(smoke_result):
 
 def test_paper_tier_takes_the_papers_sizes(task):
     budget = task.budget("paper", "transformer_seq2seq")
-    assert budget.arch_size == {"d_model": 512, "heads": 8, "ff": 2048, "layers": 6, "dropout": 0.1}
+    size = ARCHS.get("transformer_seq2seq").size(task.size_group, "paper")  # sizes belong to the architecture
+    assert size == {"d_model": 512, "heads": 8, "ff": 2048, "layers": 6, "dropout": 0.1}
+    assert ARCHS.get("lstm_seq2seq").size(task.size_group, "paper") == {"hidden": 200}  # its own, not the Transformer's
     assert (budget.train.steps, budget.train.lr, budget.train.grad_clip) == (30_000, 1e-4, 0.1)
     assert (budget.mask.steps, budget.mask.beta, budget.mask.lr, budget.mask.n_samples) == (30_000, 2e-5, 0.03, 8)

@@ -22,7 +22,9 @@ class ArchSpec:
     name: str
     description: str
     factories: dict[str, Factory]  # contract kind -> factory
-    sizes: dict[str, dict[str, Any]] = field(default_factory=dict)  # tier -> factory kwargs
+    # tier -> factory kwargs; "<size group>/<tier>" -> the whole size for the tasks of that group
+    # (Task.size_group: "math", "transfer", "mask_stability"), where they need another one
+    sizes: dict[str, dict[str, Any]] = field(default_factory=dict)
     reference: str = ""
     authors: tuple[str, ...] = ()
     # The file that defines a submitted architecture (None: built-in; its factory's file counts).
@@ -34,6 +36,10 @@ class ArchSpec:
 
     def supports(self, contract: Contract) -> bool:
         return contract.kind in self.factories
+
+    def size(self, group: str | None, tier: str) -> dict[str, Any]:
+        """The factory kwargs for a task of size group `group` at `tier`."""
+        return dict(self.sizes.get(f"{group}/{tier}", self.sizes.get(tier, {})))
 
     def source_sha256(self) -> str:
         """sha256 of the file that defines the architecture (recorded in every result)."""

@@ -45,6 +45,10 @@ ARCHS.register(
             "smoke": {"widths": (4, 8, 8, 16)},
             "quick": {"widths": (32, 64, 128, 256)},  # the paper's own widths: cheap on small inputs
             "paper": {"widths": (32, 64, 128, 256)},
+            # mask stability: the paper ran the CNN without dropout there (paper_spec §4.10)
+            "mask_stability/smoke": {"widths": (4, 8, 8, 16), "dropout": False},
+            "mask_stability/quick": {"widths": (32, 64, 128, 256), "dropout": False},
+            "mask_stability/paper": {"widths": (32, 64, 128, 256), "dropout": False},
         },
         reference="Csordás et al. 2021, §4.5 / appendix (CIFAR-10)",
     ),

@@ -38,6 +38,10 @@ ARCHS.register(
             # in the paper.
             "quick": {"hidden": (800, 800, 800, 800)},
             "paper": {"hidden": (2000, 2000, 2000, 2000)},
+            # permuted-input transfer: the paper's 800-800-64 (paper_spec §4.7)
+            "transfer/smoke": {"hidden": (32, 32, 16)},
+            "transfer/quick": {"hidden": (800, 800, 64)},
+            "transfer/paper": {"hidden": (800, 800, 64)},
         },
         reference="Csordás et al. 2021, §4.1",
     ),

@@ -174,6 +174,11 @@ ARCHS.register(
             "smoke": {"d_model": 16, "heads": 2, "ff": 32, "layers": 1},
             "quick": {"layers": 2, "dropout": 0.0},  # fits the CPU budget (tasks/scan.py)
             "paper": {},
+            # DeepMind Mathematics (tasks/dm_math.py): the paper's size (paper_spec §4.8), and a
+            # quick one whose add_or_sub run fits 20 minutes on 2 cores (README, Tiers)
+            "math/smoke": {"d_model": 16, "heads": 2, "ff": 32, "layers": 1},
+            "math/quick": {"d_model": 128, "heads": 4, "ff": 256, "layers": 2, "dropout": 0.0},
+            "math/paper": {"d_model": 512, "heads": 8, "ff": 2048, "layers": 6, "dropout": 0.1},
         },
         reference="Csordás et al. 2021, §4.6; paper_spec §4.6",
     ),

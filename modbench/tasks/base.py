@@ -34,6 +34,8 @@ class Task(ABC):
     contract: ClassVar[Contract]
     # The data source of `modbench check`'s smoke runs: small enough to build in seconds.
     smoke_source: ClassVar[str] = "generated"
+    # Which of an architecture's per-group sizes this task takes (ArchSpec.size; None: the tier's)
+    size_group: ClassVar[str | None] = None
     # What "converged" means for this family's masks (modbench.gating; README, "Mask convergence").
     convergence: ClassVar[ConvergenceCriterion]
 

@@ -45,7 +45,6 @@ PAPER = {
     "numbers__place_value": (30_000, 256, 30_000, 256, 2e-5, 0.03),
     "algebra__linear_1d": (200_000, 512, 50_000, 400, 1e-6, 0.02),
 }
-PAPER_SIZE = {"d_model": 512, "heads": 8, "ff": 2048, "layers": 6, "dropout": 0.1}
 # Quick and smoke tiers: (train steps, steps after which the lr drops ×0.1, mask steps, batch);
 # Adam lr 1e-3, clip 1; the masks take the module's paper β and mask lr. Quick, measured on
 # add_or_sub (seed 0, 1 thread, 1,000 interpolate questions): 33 % at 3,000 steps at a constant
@@ -56,9 +55,7 @@ QUICK = (4_000, (3_200,), 1_000, 64)
 QUICK_PER_MODULE = {"comparison__sort": (3_000, (2_400,), 1_000, 64)}
 # Task versions per module (the changelog above).
 VERSIONS = {"comparison__sort": 2, "algebra__linear_1d": 2}
-QUICK_SIZE = {"d_model": 128, "heads": 4, "ff": 256, "layers": 2, "dropout": 0.0}
 SMOKE = (30, (), 10, 16)
-SMOKE_SIZE = {"d_model": 16, "heads": 2, "ff": 32, "layers": 1}
 
 
 def encode_text(texts: list[str], width: int, first_id: int, end_id: int | None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -95,6 +92,7 @@ class MathTask(SysgenTask):
     iid = "interpolate"
     sysgen_trainings = ()  # sysgen_acc comes from the extrapolation set
     smoke_source = "generated:100"  # 10 test questions per set: seconds, even for sort
+    size_group = "math"  # the Transformer's math sizes (archs/transformer_seq2seq.py)
     contract = SequenceIO(
         src_vocab=FIRST_CHAR + len(ALPHABET), tgt_vocab=1 + len(ALPHABET),
         max_src_len=MAX_QUESTION_CHARS + 1, max_tgt_len=MAX_ANSWER_CHARS,
@@ -126,7 +124,7 @@ class MathTask(SysgenTask):
             return TierBudget(
                 train=TrainConfig(steps=steps, lr=1e-4, batch_size=batch, grad_clip=0.1),
                 mask=MaskConfig(steps=mask_steps, lr=mask_lr, beta=beta, batch_size=mask_batch, n_samples=8),
-                mask_filter=MaskFilter(mask_biases=False), arch_size=dict(PAPER_SIZE),
+                mask_filter=MaskFilter(mask_biases=False),
             )
         steps, decay, mask_steps, batch = QUICK_PER_MODULE.get(self.module, QUICK) if tier == "quick" else SMOKE
         beta, mask_lr = PAPER[self.module][4:]
@@ -134,7 +132,6 @@ class MathTask(SysgenTask):
             train=TrainConfig(steps=steps, lr=1e-3, batch_size=batch, grad_clip=1.0, lr_decay_at=decay),
             mask=MaskConfig(steps=mask_steps, lr=mask_lr, beta=beta, batch_size=batch, n_samples=8),
             mask_filter=MaskFilter(mask_biases=False),
-            arch_size=dict(QUICK_SIZE if tier == "quick" else SMOKE_SIZE) if arch == "transformer_seq2seq" else None,
         )
 
     def fingerprints(self) -> dict[str, str]:

@@ -26,7 +26,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from modbench.archs import ARCHS
 from modbench.contracts import ImageIO, VectorIO
 from modbench.data.images import load_images
 from modbench.gating import ConvergenceCriterion
@@ -154,6 +153,7 @@ class MaskStability(ImageTask):
     name, version, kind = "mask_stability", 3, "stability"
     description = "IoU of two masks trained with different seeds on the same 2-class data (paper §4.10)"
     n_pairs: ClassVar[int] = 10  # the paper's 10 random pairs (§4.10)
+    size_group = "mask_stability"  # the CNN without dropout (archs/cnn.py)
     subfunctions = tuple(f"pair{i}_{side}" for i in range(10) for side in "ab")
 
     @classmethod
@@ -170,13 +170,6 @@ class MaskStability(ImageTask):
         pair = self.pairs()[int(sub[4:].split("_")[0])]
         return np.isin(labels, pair)
 
-    def budget(self, tier: str, arch: str) -> TierBudget:
-        budget = super().budget(tier, arch)  # the paper ran the CNN without dropout here (§4.10)
-        if arch == "cnn":
-            size = {**ARCHS.get(arch).sizes.get(tier, {}), "dropout": False}
-            return TierBudget(budget.train, budget.mask, budget.mask_filter, size)
-        return budget
-
 
 @TASKS.decorator("transfer")
 class Transfer(Task):
@@ -189,6 +182,7 @@ class Transfer(Task):
     contract: ClassVar[VectorIO] = VectorIO(n_in=40, n_heads=1, n_classes=N_CLASSES)
     real_dataset = "mnist"
     smoke_source = "generated:1000"
+    size_group = "transfer"  # the FNN's 800-800-64 (archs/fnn.py)
     convergence = ConvergenceCriterion(max_undecided=0.10, min_late_iou=0.98)
 
     @classmethod
@@ -214,12 +208,10 @@ class Transfer(Task):
         batch 128, 8 mask samples, β = 0.00128, biases masked; FNN 800-800-64 (paper)."""
         self.check_tier(tier)
         steps = {"smoke": 10, "quick": 1_500, "paper": 30_000}[tier]
-        hidden = {"smoke": (32, 32, 16), "quick": (800, 800, 64), "paper": (800, 800, 64)}[tier]
         return TierBudget(
             train=TrainConfig(steps=0, lr=1e-2, batch_size=128),  # no separate weight training
             mask=MaskConfig(steps=steps, lr=1e-2, beta=0.00128, batch_size=128, n_samples=8),
             mask_filter=MaskFilter(mask_biases=True),
-            arch_size={"hidden": hidden} if arch == "fnn" else None,
         )
 
     def fingerprints(self) -> dict[str, str]:

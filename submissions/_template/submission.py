@@ -53,5 +53,7 @@ SUBMISSION = Submission(
     description="two-layer ReLU MLP: the starting point for a submission",
     reference="",
     factories={"vector": TemplateMLP},
+    # factory kwargs per tier; "<size group>/<tier>" keys (e.g. "transfer/quick") give the tasks of
+    # that group (Task.size_group: math, transfer, mask_stability) a size of their own
     sizes={"smoke": {"hidden": 32}, "quick": {"hidden": 800, "layers": 4}},
 )
