@@ -15,7 +15,7 @@ import torch
 from modbench.archs import build_model
 from modbench.harness import RunSpec, prepare
 from modbench.masking import FrozenModel, train_mask
-from modbench.stages import available_cpus, stage_pool
+from modbench.workers import available_cpus, worker_pool
 
 
 def train_logits(run, frozen: FrozenModel, sub: str | None, seed: int) -> dict[str, torch.Tensor]:
@@ -48,7 +48,7 @@ def main() -> None:
         outputs[f"sequential, {threads} thread(s)"] = [train_logits(run, frozen, s, seed) for s, seed in zip(subs, seeds)]
         timings[f"sequential, {threads} thread(s)"] = time.perf_counter() - started
     started = time.perf_counter()
-    with stage_pool(args.workers) as pool:  # dealt round-robin, as train_stage_masks does
+    with worker_pool(args.workers) as pool:  # dealt round-robin, as train_stage_masks does
         jobs = [pool.submit(train_logits, run, frozen, s, seed) if i % args.workers else None
                 for i, (s, seed) in enumerate(zip(subs, seeds))]
         here = {i: train_logits(run, frozen, s, seed) for i, (s, seed) in enumerate(zip(subs, seeds)) if jobs[i] is None}

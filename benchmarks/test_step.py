@@ -9,7 +9,7 @@ Run: pytest benchmarks --benchmark-only --benchmark-json=bench.json
 Not part of the test suite (timings are measured, never asserted). Each case uses its tier's
 batch size, mask samples and mask filter (the task's budget for that tier). Steps run at one
 intra-op thread (MODBENCH_BENCH_THREADS to change it), as every process of a pooled run computes
-(modbench/stages.py): steadier on a shared 2-core machine, and the configuration runs use.
+(modbench/workers.py): steadier on a shared 2-core machine, and the configuration runs use.
 """
 from __future__ import annotations
 

@@ -91,7 +91,7 @@ def _writable(out: Path) -> Path:
 def cmd_run(args: argparse.Namespace) -> int:
     from modbench.executors import ClusterOptions
     from modbench.run import run_grid
-    from modbench.stages import available_cpus, check_workers
+    from modbench.workers import available_cpus, check_workers
     from modbench.submission import resolve_arch
 
     workers = check_workers(available_cpus() if args.workers is None else args.workers)

@@ -3,7 +3,7 @@
 through `harness.run_and_save`, so result files and resume rules are the same: finished runs
 are skipped before anything is submitted, and every job writes its result atomically.
 
-CPU results depend on the intra-op thread count (modbench/stages.py), so a job computes with
+CPU results depend on the intra-op thread count (modbench/workers.py), so a job computes with
 `threads` threads, by default the submitting process's count: a grid gives the numbers of a
 local run whatever machine runs the jobs.
 """

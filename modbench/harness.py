@@ -46,7 +46,7 @@ class RunSpec:
     overrides: tuple[tuple[str, Any], ...] = ()
     # Where the task's data come from: "generated" (default), or e.g. "dir:PATH", "hub" (SCAN).
     source: str = "generated"
-    # Processes for a run's independent stages (modbench.stages); not part of the run's identity:
+    # Processes for a run's independent stages (modbench.workers); not part of the run's identity:
     # any count gives the numbers of workers=1 at one thread.
     workers: int = 1
     # Where it computes (modbench.devices): "auto" (a GPU where CUDA is available), "cpu",
@@ -101,7 +101,7 @@ class Prepared:
 
     @property
     def workers(self) -> int:
-        """Processes for the stages: on a GPU one, that owns the device (modbench.stages pools CPU work)."""
+        """Processes for the stages: on a GPU one, that owns the device (modbench.workers pools CPU work)."""
         return self.spec.workers if self.device.type == "cpu" else 1
 
     @property

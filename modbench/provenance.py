@@ -90,7 +90,7 @@ def environment(device: "torch.device", workers: int = 1) -> dict:
         "torch": torch.__version__,
         **describe(torch.device(device)),
         **cpu_info(),
-        "threads": 1 if workers > 1 else torch.get_num_threads(),  # modbench.stages
+        "threads": 1 if workers > 1 else torch.get_num_threads(),  # modbench.workers
         "workers": workers,
         "deterministic": torch.are_deterministic_algorithms_enabled(),
     }

@@ -3,11 +3,17 @@ import numpy as np
 import torch
 
 from modbench.tasks import TASKS
-from modbench.tasks.arithmetic import decode_number, number_digits, one_hot_number
+from modbench.tasks.arithmetic import BASE, N_DIGITS, number_digits, one_hot_number
 from modbench.data.seeding import data_rng, fingerprint
 
 ADDMUL = TASKS.get("addmul")()
 DOUBLE = TASKS.get("double_add")()
+
+
+def decode_number(one_hot: torch.Tensor) -> torch.Tensor:
+    """Inverse of `one_hot_number` (tests read the encoding back with it): [batch, 20] -> [batch]."""
+    digits = one_hot.view(-1, N_DIGITS, BASE).argmax(-1)
+    return (digits * BASE ** torch.arange(N_DIGITS, device=digits.device)).sum(-1)
 
 
 def test_digits_are_little_endian_and_round_trip():

@@ -7,6 +7,7 @@ import pytest
 from modbench import harness, results
 from modbench.cli import main, parse_seeds
 from modbench.errors import ModbenchError
+from modbench.masking import TRAINER_VERSION
 from modbench.masking.maskset import load_masks
 
 
@@ -31,7 +32,7 @@ def test_smoke_run_writes_valid_results_and_masks(smoke_runs):
         folder = out / "double_add" / "fnn" / "smoke" / f"seed{seed}"
         result = results.load(folder / "result.json")
         assert result["status"] == "ok" and result["error"] is None
-        assert result["config"]["trainer_version"] >= 1
+        assert result["config"]["trainer_version"] == TRAINER_VERSION
         assert set(result["accuracy"]) >= {"full", "control", "pair1", "not_pair1",
                                            "control_minus_pair1", "control_minus_pair1_hidden"}
         assert set(result["scores"]) >= {"p_reuse", "p_reuse_strict", "shared_iou"}

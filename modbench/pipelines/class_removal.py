@@ -17,7 +17,7 @@ from modbench.pipelines.base import Phases, RunOutput, Tick, registers
 from modbench.pipelines.common import train_stage_masks, trained_and_frozen
 from modbench.report import NO_RUNS, column, finished
 from modbench.scores import class_specificity
-from modbench.stages import stage_pool
+from modbench.workers import worker_pool
 
 
 def class_removal_table(runs: Sequence[dict], fmt: str = "simple") -> str:
@@ -49,7 +49,7 @@ def _per_class(confusion) -> dict[str, float]:
 def class_removal(run, seeds: dict, tick: Tick) -> RunOutput:
     task = run.task
     # The pool spans the whole run: training and evaluation, too, compute at its one thread.
-    with stage_pool(run.workers) as pool:
+    with worker_pool(run.workers) as pool:
         phases = Phases()
         net = trained_and_frozen(run, seeds, tick, phases)
         frozen = net.frozen

@@ -17,7 +17,7 @@ from modbench.masking import FrozenModel, MaskSet, binarize, train_mask
 from modbench.masking.convergence import ConvergenceTracker
 from modbench.masking.roles import bake_parametrizations
 from modbench.pipelines.base import Phases, Tick
-from modbench.stages import StagePool
+from modbench.workers import WorkerPool
 from modbench.training import train_weights
 
 
@@ -77,7 +77,7 @@ def count_steps(tick: Tick, phase: str, steps: int) -> None:
         step(i)
 
 
-def train_stage_masks(run, frozen: FrozenModel, seeds: dict, tick: Tick, pool: StagePool | None = None,
+def train_stage_masks(run, frozen: FrozenModel, seeds: dict, tick: Tick, pool: WorkerPool | None = None,
                       freeze: Sequence[str] = ()) -> dict[str, MaskSet]:
     """The control mask (whole task) and one mask per sub-function, each from its own seed.
 
@@ -135,7 +135,7 @@ def trained_and_frozen(run, seeds: dict, tick: Tick, phases: Phases) -> Frozen:
     return frozen_network(run, model)
 
 
-def train_and_mask(run, seeds: dict, tick: Tick, phases: Phases, pool: StagePool | None = None):
+def train_and_mask(run, seeds: dict, tick: Tick, phases: Phases, pool: WorkerPool | None = None):
     """The common start of most pipelines: train on the whole task, freeze, train the control
     and sub-function masks (in `pool` too, when given). Returns (the frozen network, I/O tensor
     names, mask sets)."""

@@ -13,7 +13,7 @@ from modbench.pipelines.base import Phases, RunOutput, Tick, registers
 from modbench.pipelines.common import train_stage_masks, trained_and_frozen
 from modbench.report import NO_RUNS, finished, mean_std
 from modbench.scores import stability_iou
-from modbench.stages import stage_pool
+from modbench.workers import worker_pool
 
 
 def stability_table(runs: Sequence[dict], fmt: str = "simple") -> str:
@@ -32,7 +32,7 @@ def stability_table(runs: Sequence[dict], fmt: str = "simple") -> str:
 @registers("stability", table=stability_table)
 def stability(run, seeds: dict, tick: Tick) -> RunOutput:
     task = run.task
-    with stage_pool(run.workers) as pool:  # the whole run at the pool's one thread
+    with worker_pool(run.workers) as pool:  # the whole run at the pool's one thread
         phases = Phases()
         net = trained_and_frozen(run, seeds, tick, phases)
         frozen = net.frozen

@@ -18,7 +18,7 @@ from modbench.pipelines.base import Phases, RunOutput, Tick, registers
 from modbench.pipelines.common import count_steps, train_and_mask, train_network
 from modbench.report import NO_RUNS, column, finished
 from modbench.scores import sysgen_scores
-from modbench.stages import stage_pool
+from modbench.workers import worker_pool
 
 
 def sysgen_table(runs: Sequence[dict], fmt: str = "simple") -> str:
@@ -57,7 +57,7 @@ def trained_on_split(run, split: str, seeds: dict, on_step=None) -> tuple[float,
 def systematic_generalisation(run, seeds: dict, tick: Tick) -> RunOutput:
     task = run.task
     splits = list(task.subfunctions)
-    with stage_pool(run.workers) as pool:
+    with worker_pool(run.workers) as pool:
         # Independent of the main network: started first, so workers overlap the critical path.
         # Without such trainings (math) the workers take the mask stages instead.
         baselines = {

@@ -43,12 +43,6 @@ def one_hot_number(values: torch.Tensor) -> torch.Tensor:
     return F.one_hot(number_digits(values), BASE).flatten(1).float()
 
 
-def decode_number(one_hot: torch.Tensor) -> torch.Tensor:
-    """Inverse of `one_hot_number`: [batch, 20] -> [batch]."""
-    digits = one_hot.view(-1, N_DIGITS, BASE).argmax(-1)
-    return (digits * BASE ** torch.arange(N_DIGITS, device=digits.device)).sum(-1)
-
-
 class _DigitTask(Task):
     """Shared machinery: problems as integer rows, encoded per batch; answers as digit heads."""
 

@@ -1,4 +1,4 @@
-"""Independent stages of one run, spread over worker processes.
+"""A pool of worker processes for the independent parts of one run (mask stages, trainings).
 
 Some stages of a run share nothing: SCAN's three networks trained on one split each do not need
 the main network or its masks. With `workers > 1` they run in `workers - 1` spawned processes
@@ -52,7 +52,7 @@ class _Deferred:
         return self._value
 
 
-class StagePool:
+class WorkerPool:
     """`submit(fn, *args)` returns something with `.result()`; `in_process` says whether the
     stages run here (and so may report progress through callbacks) or in other processes."""
 
@@ -86,7 +86,7 @@ def _init_worker(submissions: list[str]) -> None:
 
 
 @contextmanager
-def stage_pool(workers: int) -> Iterator[StagePool]:
+def worker_pool(workers: int) -> Iterator[WorkerPool]:
     """A pool of `workers - 1` processes beside this one (none for workers=1).
 
     `fn` and its arguments must pickle (module-level functions; spawned processes, since forking
@@ -94,7 +94,7 @@ def stage_pool(workers: int) -> Iterator[StagePool]:
     pool is open and gets its thread count back afterwards.
     """
     if check_workers(workers) == 1:
-        yield StagePool()
+        yield WorkerPool()
         return
     from modbench.submission import loaded_paths
 
@@ -104,7 +104,7 @@ def stage_pool(workers: int) -> Iterator[StagePool]:
         executor = ProcessPoolExecutor(workers - 1, mp_context=multiprocessing.get_context("spawn"),
                                        initializer=_init_worker, initargs=(loaded_paths(),))
         try:
-            yield StagePool(executor, workers)
+            yield WorkerPool(executor, workers)
         except BaseException:  # a timed-out or interrupted run: its stages in the workers stop too
             for process in list(getattr(executor, "_processes", {}).values()):
                 process.terminate()

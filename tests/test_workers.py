@@ -6,7 +6,7 @@ import torch
 from modbench import harness
 from modbench.errors import ModbenchError
 from modbench.masking.maskset import load_masks
-from modbench.stages import check_workers, stage_pool
+from modbench.workers import check_workers, worker_pool
 
 
 def _one_thread_run(spec: harness.RunSpec, out):
@@ -45,7 +45,7 @@ def test_a_stage_gets_its_arguments_as_they_were_when_submitted():
     """Arguments are pickled at submit time, not later in a feeder thread while the caller
     already changes them (a math run once shipped a module mid-forward, with masked tensors
     swapped in for its parameters)."""
-    with stage_pool(2) as pool:
+    with worker_pool(2) as pool:
         stages = []
         for _ in range(20):
             box = [1, 2]
@@ -56,7 +56,7 @@ def test_a_stage_gets_its_arguments_as_they_were_when_submitted():
 
 def test_in_process_stages_run_when_their_result_is_asked_for():
     calls = []
-    with stage_pool(1) as pool:
+    with worker_pool(1) as pool:
         assert pool.in_process
         stage = pool.submit(calls.append, "ran")
         assert calls == []
