@@ -192,3 +192,8 @@ def transfer_sharing(shared: Mapping[str, Mapping[str, float | None]], hidden: S
         values = [s[name] for s in shared.values() if s.get(name) is not None]
         scores[f"shared_fraction/{name}"] = sum(values) / len(values) if values else None
     return scores
+
+
+def task_accuracy(accuracy: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
+    """Transfer's `task_accuracy`: the mean over tasks of each task's accuracy with its own mask."""
+    return {"task_accuracy": sum(a[s] for s, a in accuracy.items()) / len(accuracy)}

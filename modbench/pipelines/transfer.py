@@ -26,7 +26,7 @@ from modbench.nulls import null_scores
 from modbench.pipelines.base import Phases, RunOutput, Tick, registers
 from modbench.pipelines.common import frozen_network
 from modbench.report import NO_RUNS, finished, mean_std
-from modbench.scores import transfer_sharing
+from modbench.scores import task_accuracy, transfer_sharing
 
 
 def train_task(run, frozen: FrozenModel, current: dict[str, torch.Tensor], sub: str, seed: int,
@@ -96,8 +96,7 @@ def transfer(run, seeds: dict, tick: Tick) -> RunOutput:
     scored = [n for n in masked if n not in first_layer]
     hidden = [n for n in scored if n.rsplit(".", 1)[-1].startswith("weight")]  # nn.LSTM: weight_hh_l0
     shared = shared_fractions(stages, scored)
-    scores = {**transfer_sharing(shared, hidden),
-              "task_accuracy": sum(a[s] for s, a in accuracy.items()) / len(accuracy)}
+    scores = {**transfer_sharing(shared, hidden), **task_accuracy(accuracy)}
     # the null: the same shares from random masks of each task's per-tensor density (accuracy has
     # none: the weights were trained with the learned masks)
     nulls = null_scores(lambda masks: transfer_sharing(shared_fractions(masks, scored), hidden), stages, seeds["null"])
