@@ -127,35 +127,39 @@ def cmd_ls(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_validate(args: argparse.Namespace) -> int:
+def _per_result_file(paths: Sequence[str], action) -> int:
+    """`action(path)` -> its line, for every result file under `paths`; a bad file is one
+    "invalid" line and the others go on. Exit 1 if any was bad or none was found."""
     from modbench import results
 
-    bad = 0
-    paths = [found for path in args.paths for found in results.files_under(path)]
-    if not paths:
-        print(f"invalid no {results.RESULT_FILE} under {', '.join(args.paths)}; pass result files or the folders that hold them")
+    found = [f for path in paths for f in results.files_under(path)]
+    if not found:
+        print(f"invalid no {results.RESULT_FILE} under {', '.join(paths)}; pass result files or the folders that hold them")
         return 1
-    for path in paths:
+    bad = 0
+    for path in found:
         try:
-            result = results.load(path)
-            print(f"ok      {path} ({result['task']['name']}/{result['architecture']['name']}, {result['status']})")
+            print(action(path))
         except ModbenchError as err:
             bad += 1
             print(f"invalid {err}")
     return 1 if bad else 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from modbench import results
+
+    def line(path) -> str:
+        result = results.load(path)
+        return f"ok      {path} ({result['task']['name']}/{result['architecture']['name']}, {result['status']})"
+
+    return _per_result_file(args.paths, line)
 
 
 def cmd_upgrade(args: argparse.Namespace) -> int:
     from modbench import results
 
-    bad = 0
-    for path in [found for path in args.paths for found in results.files_under(path)]:
-        try:
-            print(f"{results.upgrade(path):<24} {path}")
-        except ModbenchError as err:
-            bad += 1
-            print(f"invalid {err}")
-    return 1 if bad else 0
+    return _per_result_file(args.paths, lambda path: f"{results.upgrade(path):<24} {path}")
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
