@@ -13,6 +13,8 @@ Pure functions of result dicts: no torch, so tables and `validate` stay light.
 """
 from __future__ import annotations
 
+import math
+
 from dataclasses import asdict, dataclass
 from typing import Mapping, Sequence
 
@@ -43,8 +45,10 @@ def failures(stages: Mapping[str, Mapping], accuracy: Mapping | None, reference_
             reasons.append(f"{stage}: {c['undecided']:.2f} of its logits undecided (at most "
                            f"{criterion.max_undecided:.2f})")
         if c["late_iou"] is not None and c["late_iou"] < criterion.min_late_iou:
+            # rounded down: 0.97996 must not read "0.9800, at least 0.9800"
+            shown = math.floor(c["late_iou"] * 1e4) / 1e4
             reasons.append(f"{stage}: its kept set moved over the last quarter of the stage (IoU "
-                           f"{c['late_iou']:.4f}, at least {criterion.min_late_iou:.4f})")  # 0.9796 read "0.980, at least 0.980"
+                           f"{shown:.4f}, at least {criterion.min_late_iou:.4f})")
     for s in reference_sets:
         if s not in (accuracy or {}).get("full", {}) or s not in accuracy.get("control", {}):
             reasons.append(f"no accuracy of the unmasked network and the control mask on {s} to compare")

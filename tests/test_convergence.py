@@ -111,3 +111,9 @@ def test_a_schema_2_result_is_upgraded_and_judged_on_its_histograms(tmp_path):
     loaded = results.load(path)
     assert loaded["convergence"]["stages"]["control"]["undecided"] == 0.2
     assert loaded["convergence"]["gated_scores"] == ["p_specialize", "p_specialize_removal"]
+
+
+def test_a_late_iou_just_below_the_threshold_never_reads_as_equal_to_it():
+    reasons = failures({"control": {"undecided": 0.01, "late_iou": 0.97996}},
+                       {"full": {"add": 1.0}, "control": {"add": 1.0}}, ["add"], CRITERION)
+    assert reasons == ["control: its kept set moved over the last quarter of the stage (IoU 0.9799, at least 0.9800)"]
