@@ -68,9 +68,10 @@ class BoundModel:
         self.module, self.tensors = module, tensors
         # where it computes; callers' tensors from elsewhere are moved there and back (devices.py)
         self.device = next(iter(tensors.values())).device if tensors else torch.device("cpu")
+        self._call = following_inputs(lambda *args: functional_call(module, tensors, args), self.device)
 
     def __call__(self, *args):
-        return following_inputs(lambda *a: functional_call(self.module, self.tensors, a), self.device)(*args)
+        return self._call(*args)
 
     def method(self, name: str) -> Callable | None:
         """The module's method `name` under these tensors, or None if it has none."""
