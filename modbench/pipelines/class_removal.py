@@ -4,7 +4,7 @@ cutting its output unit) → the confusion matrix under each mask → relative d
 other/target shares. With `--workers N` the mask stages are dealt over N processes."""
 from __future__ import annotations
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from tabulate import tabulate
 
@@ -18,6 +18,9 @@ from modbench.pipelines.common import train_stage_masks, trained_and_frozen
 from modbench.report import NO_RUNS, column, finished
 from modbench.scores import class_specificity
 from modbench.workers import worker_pool
+
+if TYPE_CHECKING:
+    from modbench.harness import Prepared
 
 
 def class_removal_table(runs: Sequence[dict], fmt: str = "simple") -> str:
@@ -46,7 +49,7 @@ def _per_class(confusion) -> dict[str, float]:
 
 
 @registers("class_removal", table=class_removal_table)
-def class_removal(run, seeds: dict, tick: Tick) -> RunOutput:
+def class_removal(run: Prepared, seeds: dict, tick: Tick) -> RunOutput:
     task = run.task
     # The pool spans the whole run: training and evaluation, too, compute at its one thread.
     with worker_pool(run.workers) as pool:

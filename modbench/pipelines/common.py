@@ -5,7 +5,7 @@ processes when there is one). Every random stream comes from the run's seeds, pa
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import torch
@@ -20,8 +20,11 @@ from modbench.pipelines.base import Phases, Tick
 from modbench.workers import WorkerPool
 from modbench.training import train_weights
 
+if TYPE_CHECKING:
+    from modbench.harness import Prepared
 
-def train_network(run, sub: str | None, init_seed: int, order_seed: int, on_step) -> nn.Module:
+
+def train_network(run: Prepared, sub: str | None, init_seed: int, order_seed: int, on_step) -> nn.Module:
     """A fresh network trained on sub-function/split `sub`'s data (None: the whole task)."""
     task, budget = run.task, run.budget
     # initialised on the CPU whatever the device: the same network everywhere
@@ -46,7 +49,7 @@ def dropout_seed(order_seed: int) -> int:
     return int(np.random.SeedSequence([order_seed, 1]).generate_state(1, np.uint64)[0] >> 1)
 
 
-def train_one_mask(run, frozen: FrozenModel, sub: str | None, seed: int, on_step=None,
+def train_one_mask(run: Prepared, frozen: FrozenModel, sub: str | None, seed: int, on_step=None,
                    fixed: MaskSet | None = None) -> MaskSet:
     """The binary mask of one stage, trained on sub-function/split `sub`'s data (None: the whole
     task); tensors in `fixed` keep that mask. Module-level: it may run in a worker."""
@@ -77,7 +80,7 @@ def count_steps(tick: Tick, phase: str, steps: int) -> None:
         step(i)
 
 
-def train_stage_masks(run, frozen: FrozenModel, seeds: dict, tick: Tick, pool: WorkerPool | None = None,
+def train_stage_masks(run: Prepared, frozen: FrozenModel, seeds: dict, tick: Tick, pool: WorkerPool | None = None,
                       freeze: Sequence[str] = ()) -> dict[str, MaskSet]:
     """The control mask (whole task) and one mask per sub-function, each from its own seed.
 
@@ -118,7 +121,7 @@ class Frozen:
     n_masked: int
 
 
-def frozen_network(run, model: nn.Module) -> Frozen:
+def frozen_network(run: Prepared, model: nn.Module) -> Frozen:
     """The network frozen for masking. Parametrized tensors are replaced by the tensors the
     forward uses (their masks act on those)."""
     bake_parametrizations(model)
@@ -128,14 +131,14 @@ def frozen_network(run, model: nn.Module) -> Frozen:
                   sum(p.numel() for p in model.parameters()), sum(model.get_parameter(n).numel() for n in masked))
 
 
-def trained_and_frozen(run, seeds: dict, tick: Tick, phases: Phases) -> Frozen:
+def trained_and_frozen(run: Prepared, seeds: dict, tick: Tick, phases: Phases) -> Frozen:
     """Train on the whole task and freeze (phase "train")."""
     model = train_network(run, None, seeds["init"], seeds["train_order"], tick("train"))
     phases.mark("train")
     return frozen_network(run, model)
 
 
-def train_and_mask(run, seeds: dict, tick: Tick, phases: Phases, pool: WorkerPool | None = None):
+def train_and_mask(run: Prepared, seeds: dict, tick: Tick, phases: Phases, pool: WorkerPool | None = None):
     """The common start of most pipelines: train on the whole task, freeze, train the control
     and sub-function masks (in `pool` too, when given). Returns (the frozen network, I/O tensor
     names, mask sets)."""

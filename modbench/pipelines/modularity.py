@@ -2,7 +2,7 @@
 sub-function → every mask variant evaluated → P_specialize or P_reuse, and sharing."""
 from __future__ import annotations
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from tabulate import tabulate
 
@@ -13,6 +13,9 @@ from modbench.pipelines.base import Phases, RunOutput, Tick, registers
 from modbench.pipelines.common import train_and_mask
 from modbench.report import NO_RUNS, finished, mean_std
 from modbench.scores import compute_scores, not_variant, sharing_totals
+
+if TYPE_CHECKING:
+    from modbench.harness import Prepared
 
 
 def accuracy_table(runs: Sequence[dict], fmt: str = "simple") -> str:
@@ -32,7 +35,7 @@ def accuracy_table(runs: Sequence[dict], fmt: str = "simple") -> str:
     return tabulate(rows, headers=["[%]"] + [name for name, _ in columns], tablefmt=fmt, disable_numparse=True)
 
 
-def modularity_scores(run, frozen: FrozenModel, stages: dict[str, MaskSet], io_names: Sequence[str]):
+def modularity_scores(run: Prepared, frozen: FrozenModel, stages: dict[str, MaskSet], io_names: Sequence[str]):
     """P_specialize or P_reuse and the sharing totals of these masks: (scores, notes, accuracy,
     per-pair sharing)."""
     task = run.task
@@ -46,7 +49,7 @@ def modularity_scores(run, frozen: FrozenModel, stages: dict[str, MaskSet], io_n
 
 
 @registers("specialize", "reuse", table=accuracy_table)
-def modularity(run, seeds: dict, tick: Tick) -> RunOutput:
+def modularity(run: Prepared, seeds: dict, tick: Tick) -> RunOutput:
     task, phases = run.task, Phases()
     net, io_names, stages = train_and_mask(run, seeds, tick, phases)
     frozen, subs = net.frozen, list(task.subfunctions)

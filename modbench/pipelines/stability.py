@@ -2,7 +2,7 @@
 pair's data, from two mask seeds → IoU of each pair's two masks."""
 from __future__ import annotations
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from tabulate import tabulate
 
@@ -14,6 +14,9 @@ from modbench.pipelines.common import train_stage_masks, trained_and_frozen
 from modbench.report import NO_RUNS, finished, mean_std
 from modbench.scores import stability_iou
 from modbench.workers import worker_pool
+
+if TYPE_CHECKING:
+    from modbench.harness import Prepared
 
 
 def stability_table(runs: Sequence[dict], fmt: str = "simple") -> str:
@@ -30,7 +33,7 @@ def stability_table(runs: Sequence[dict], fmt: str = "simple") -> str:
 
 
 @registers("stability", table=stability_table)
-def stability(run, seeds: dict, tick: Tick) -> RunOutput:
+def stability(run: Prepared, seeds: dict, tick: Tick) -> RunOutput:
     task = run.task
     with worker_pool(run.workers) as pool:  # the whole run at the pool's one thread
         phases = Phases()

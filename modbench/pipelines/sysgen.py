@@ -5,7 +5,7 @@ combination dependence; and sysgen accuracy, from the same architecture trained 
 from __future__ import annotations
 
 import time
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from tabulate import tabulate
 
@@ -19,6 +19,9 @@ from modbench.pipelines.common import count_steps, train_and_mask, train_network
 from modbench.report import NO_RUNS, column, finished
 from modbench.scores import sysgen_scores
 from modbench.workers import worker_pool
+
+if TYPE_CHECKING:
+    from modbench.harness import Prepared
 
 
 def sysgen_table(runs: Sequence[dict], fmt: str = "simple") -> str:
@@ -45,7 +48,7 @@ def sysgen_table(runs: Sequence[dict], fmt: str = "simple") -> str:
     return tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True)
 
 
-def trained_on_split(run, split: str, seeds: dict, on_step=None) -> tuple[float, float]:
+def trained_on_split(run: Prepared, split: str, seeds: dict, on_step=None) -> tuple[float, float]:
     """Test accuracy on `split` of the architecture trained on `split`'s training set alone (the
     paper's scan_baseline), and the seconds it took. Module-level: it may run in a worker."""
     started = time.perf_counter()
@@ -54,7 +57,7 @@ def trained_on_split(run, split: str, seeds: dict, on_step=None) -> tuple[float,
 
 
 @registers("sysgen", table=sysgen_table)
-def systematic_generalisation(run, seeds: dict, tick: Tick) -> RunOutput:
+def systematic_generalisation(run: Prepared, seeds: dict, tick: Tick) -> RunOutput:
     task = run.task
     splits = list(task.subfunctions)
     with worker_pool(run.workers) as pool:

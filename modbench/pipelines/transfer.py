@@ -12,7 +12,7 @@ frozen network stays as initialised, each task's weights are passed on to the ne
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import torch
 from tabulate import tabulate
@@ -28,8 +28,11 @@ from modbench.pipelines.common import frozen_network
 from modbench.report import NO_RUNS, finished, mean_std
 from modbench.scores import task_accuracy, transfer_sharing
 
+if TYPE_CHECKING:
+    from modbench.harness import Prepared
 
-def train_task(run, frozen: FrozenModel, current: dict[str, torch.Tensor], sub: str, seed: int,
+
+def train_task(run: Prepared, frozen: FrozenModel, current: dict[str, torch.Tensor], sub: str, seed: int,
                used: MaskSet | None, first_layer: list[str], on_step=None) -> tuple[MaskSet, dict[str, torch.Tensor]]:
     """Task `sub`'s binary mask and weights, trained jointly from `current` (the previous task's
     weights; outside U re-initialised) by the reference trainer; the frozen network is untouched."""
@@ -77,7 +80,7 @@ def transfer_table(runs: Sequence[dict], fmt: str = "simple") -> str:
 
 
 @registers("transfer", table=transfer_table)
-def transfer(run, seeds: dict, tick: Tick) -> RunOutput:
+def transfer(run: Prepared, seeds: dict, tick: Tick) -> RunOutput:
     task, phases = run.task, Phases()
     model = build_model(run.arch, task.contract, run.budget.arch_size, seeds["init"]).train(False).to(run.device)
     net = frozen_network(run, model)  # stays as initialised: each task's weights are its own
