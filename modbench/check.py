@@ -139,7 +139,7 @@ def check_submission(path: str | Path, device: str = "auto") -> list[CheckOutcom
         arch = load_submission(path)
     except ModbenchError as err:
         return [CheckOutcome("(import)", False, "import", str(err), time.perf_counter() - started)]
-    tasks = [name for name in TASKS if arch.supports(TASKS.get(name).contract)]
+    tasks = [name for name in TASKS if arch.fits(TASKS.get(name))]
     if not tasks:
         return [CheckOutcome("(tasks)", False, "factory",
                              f"no task uses the I/O kinds {sorted(arch.factories)}", 0.0)]

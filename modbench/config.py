@@ -13,6 +13,9 @@ from modbench.errors import ModbenchError
 if TYPE_CHECKING:
     from torch import nn
 
+# The reference mask method (modbench.methods), named here so torch-free layers can tell it apart.
+REFERENCE_METHOD = "gumbel"
+
 # The rate of step `step` (0-based) of `steps`, as a share of MaskConfig.lr.
 LR_SCHEDULES: dict[str, Callable[[int, int], float]] = {
     "constant": lambda step, steps: 1.0,
@@ -49,6 +52,9 @@ class MaskConfig:
     # How the rate moves over the stage (LR_SCHEDULES): "constant" (the paper) or "cosine"
     # (lr · ½(1 + cos(π · step / steps)), to 0 at the end: decisions settle within the budget).
     lr_schedule: str = "constant"
+    # Which mask method trains the stage (modbench.methods): the reference "gumbel", or one the
+    # analyzer track compares with it ("hard_concrete", "units", "magnitude").
+    method: str = REFERENCE_METHOD
 
     def __post_init__(self) -> None:
         if self.lr_schedule not in LR_SCHEDULES:

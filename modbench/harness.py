@@ -27,6 +27,7 @@ from modbench.gating import gate
 from modbench.locks import run_lock
 from modbench.masking import TRAINER_VERSION, MaskSet
 from modbench.masking.maskset import save_masks
+from modbench.methods import METHODS, REFERENCE
 from modbench.pipelines import PIPELINES
 from modbench.submission import is_submission_path, load_submission
 from modbench.config import TierBudget
@@ -129,13 +130,23 @@ def prepare(spec: RunSpec) -> Prepared:
             f"architecture {spec.arch!r} does not fit task {spec.task!r} ({task_cls.contract.kind} "
             f"I/O); it supports {sorted(arch.factories)}; see `modbench ls archs`"
         )
+    if not arch.fits(task_cls):
+        why = (f"it is built for {', '.join(arch.tasks)}" if arch.tasks and task_cls.name not in arch.tasks
+               else f"the task runs only {', '.join(task_cls.archs or ())}")
+        raise ModbenchError(f"architecture {spec.arch!r} does not run task {spec.task!r}: {why}; "
+                            "see `modbench ls archs`")
     task = task_instance(spec.task, spec.source)
     budget = task.budget(spec.tier, spec.arch)
     if budget.arch_size is None:  # the architecture's own size for this tier (and the task's size group)
         budget = dataclasses.replace(budget, arch_size=arch.size(task.size_group, spec.tier))
     budget = apply_overrides(budget, spec.overrides)
+    method = METHODS.get(budget.mask.method)
+    if method.name != REFERENCE and not PIPELINES.get(task.kind).any_method:
+        raise ModbenchError(f"task {spec.task!r} ({task.kind}) trains its masks with the reference method only; "
+                            f"drop mask.method={method.name} or pick a task of another kind")
     config = {
         "trainer_version": TRAINER_VERSION,
+        "method_version": method.version,
         "train": dataclasses.asdict(budget.train),
         "mask": dataclasses.asdict(budget.mask),
         "mask_filter": dataclasses.asdict(budget.mask_filter),
@@ -149,10 +160,19 @@ def prepare(spec: RunSpec) -> Prepared:
         "data": task.fingerprints(),
         "tier": spec.tier,
         "seed": spec.seed,
-        "config": config,
+        "config": _identity_config(config),
     }
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True, default=list).encode())
     return Prepared(spec, task, arch, budget, config, digest.hexdigest())
+
+
+def _identity_config(config: dict) -> dict:
+    """The configuration a run id hashes: a run of the reference method leaves the method out, so
+    it keeps the id it had before methods were plug-ins (committed results still verify)."""
+    if config["mask"]["method"] != REFERENCE:
+        return config
+    return {**{k: v for k, v in config.items() if k != "method_version"},
+            "mask": {k: v for k, v in config["mask"].items() if k != "method"}}
 
 
 # Allowed range of each numeric configuration field, by name (train and mask alike): a run

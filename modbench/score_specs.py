@@ -42,15 +42,21 @@ SHARING = (
     ScoreSpec("shared_shared_fraction", "the share of the first mask's weights the second keeps too", ranked=False),
     ScoreSpec("hidden_iomin", "intersection over the smaller mask in the hidden layers", ranked=False),
 )
+# Planted tasks only (modbench.recovery): how well the masks find the network's known modules.
+RECOVERY = (
+    ScoreSpec("recovery_iou/<sub>", "planted tasks: IoU of f's kept weights with f's planted module, among the "
+              "weights any sub-function mask keeps"),
+    ScoreSpec("recovery_precision/<sub>", "planted tasks: the share of f's kept weights inside f's planted module"),
+)
 SCORES.register("specialize", (
     ScoreSpec("p_specialize", "mean over pairs of n(f | M_f) · (1 − n(g | M_f)): each mask performs its own function only"),
     ScoreSpec("p_specialize_removal", "the removal view: n(g | ¬M_f) · (1 − n(f | ¬M_f))"),
-    *SHARING,
+    *SHARING, *RECOVERY,
 ))
 SCORES.register("reuse", (
     ScoreSpec("p_reuse", "mean over pairs of n(f | M_f) · (1 − n(g | ¬M_f)): removing one pair's mask breaks the other"),
     ScoreSpec("p_reuse_strict", "the same with C ∧ ¬M_f removed in the hidden layers only"),
-    *SHARING,
+    *SHARING, *RECOVERY,
 ))
 SCORES.register("sysgen", (
     ScoreSpec("iid_acc", "the unmasked network's accuracy on the IID test set"),

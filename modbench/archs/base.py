@@ -33,9 +33,18 @@ class ArchSpec:
     # 2 CPU cores: faster for conv nets (ResNet-20 mask step 46 vs 55 ms), slower for the FNN
     # (74 vs 59 ms: batched matmuls hand back transposed weight gradients that must be copied).
     vmap_mask_samples: bool = False
+    # The tasks it is built for (empty: every task whose contract it supports): a planted
+    # network's routing assumes its task's input layout.
+    tasks: tuple[str, ...] = ()
 
     def supports(self, contract: Contract) -> bool:
         return contract.kind in self.factories
+
+    def fits(self, task: Any) -> bool:
+        """Whether it can run `task` (a Task class): a factory for its contract, and neither
+        side restricted to others (`tasks` here, `Task.archs` there)."""
+        return (self.supports(task.contract) and (not self.tasks or task.name in self.tasks)
+                and (task.archs is None or self.name in task.archs))
 
     def size(self, group: str | None, tier: str) -> dict[str, Any]:
         """The factory kwargs for a task of size group `group` at `tier`."""

@@ -17,6 +17,7 @@ from typing import Iterable, Sequence
 from modbench import results
 from modbench.errors import ModbenchError
 from modbench.gating import gated_scores
+from modbench.config import REFERENCE_METHOD as REFERENCE
 from modbench.nulls import null_mean
 from modbench.provenance import hardware_label
 
@@ -26,8 +27,10 @@ class Entry:
     """One architecture on one task: its scores per seed (None: not learned, see notes)."""
 
     task: str
-    arch: str
+    arch: str  # the architecture, with " [method]" where a mask method other than the reference made its masks
     kind: str  # the task's kind: which declared scores it reports (modbench.score_specs)
+    method: str = REFERENCE  # the mask method (modbench.methods): the analyzer track compares them
+    known_answers: dict[str, float] = field(default_factory=dict)  # planted tasks: score -> its known value
     seeds: dict[int, dict[str, float | None]] = field(default_factory=dict)
     files: dict[int, Path] = field(default_factory=dict)
     origins: list[str] = field(default_factory=list)  # the folders given that hold its results
@@ -120,6 +123,7 @@ def collect(folders: Sequence[Path], tier: str | None = None) -> Collection:
     data: dict[str, dict[object, list[Path]]] = defaultdict(lambda: defaultdict(list))
     failed: list[Path] = []
     hardware: dict[str, int] = defaultdict(int)
+    methods: dict[str, dict[object, list[Path]]] = defaultdict(lambda: defaultdict(list))
     loaded, refused = [], []
     for path, origin in result_files(folders):
         try:
@@ -139,12 +143,17 @@ def collect(folders: Sequence[Path], tier: str | None = None) -> Collection:
             failed.append(path)
             continue
         task, arch, seed = result["task"]["name"], result["architecture"]["name"], result["seeds"]["run"]
+        method = result["config"]["mask"].get("method", REFERENCE)  # results from before methods: the reference
+        if method != REFERENCE:
+            methods[method][result["config"].get("method_version")].append(path)
+            arch = f"{arch} [{method}]"
         tiers[result["tier"]].append(path)
         trainers[result["config"]["trainer_version"]].append(path)
         versions[task][result["task"]["version"]].append(path)
         data[task][_data_digest(result)].append(path)
         hardware[hardware_label(result["environment"])] += 1
-        entry = entries.setdefault((task, arch), Entry(task, arch, result["task"]["kind"]))
+        entry = entries.setdefault((task, arch), Entry(task, arch, result["task"]["kind"], method,
+                                                       dict((result["details"] or {}).get("known_answers") or {})))
         if seed in entry.seeds:
             raise ModbenchError(f"seed {seed} of {arch} on {task} appears twice: {entry.files[seed]} and {path}; "
                                 "keep one of them")
@@ -160,6 +169,8 @@ def collect(folders: Sequence[Path], tier: str | None = None) -> Collection:
     if not entries:
         raise ModbenchError(f"no finished results{f' of tier {tier}' if tier else ''} under "
                             f"{', '.join(map(str, folders))}")
+    for method, seen in methods.items():
+        _one_value(f"{method} method version", seen)
     return Collection(
         tier=_one_value("tier", tiers),
         trainer_version=_one_value("trainer version", trainers),

@@ -54,6 +54,7 @@ class Row:
     undecided: float | None = None  # mean over seeds of the largest undecided share of a stage
     null: float | None = None  # mean over seeds of the score under random masks of the learned densities
     ranked: bool = True  # False: a described score (modbench.score_specs), shown with tier "n/a"
+    answer: float | None = None  # planted tasks: the value a method that finds the planted modules gives
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,7 @@ def task_table(entries: Sequence[Entry], seed: int = TABLE_SEED) -> tuple[list[R
             rows.append(Row(e.task, score, e.arch, ", ".join(e.origins), len(values), *estimates, tier_of.get(e.arch),
                             n_null=len(e.seeds) - len(values) - len(unconverged), n_unconverged=len(unconverged),
                             converged=f"{sum(e.converged.values())}/{len(e.seeds)}", undecided=e.mean_undecided(),
-                            null=e.null(score), ranked=declared.ranked))
+                            null=e.null(score), ranked=declared.ranked, answer=e.known_answers.get(score)))
     return rows, pairs
 
 

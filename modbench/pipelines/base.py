@@ -51,15 +51,17 @@ class Phases:
 class KindPipeline:
     run: Callable[["Prepared", dict, Tick], RunOutput]  # (prepared run, its seeds, progress)
     table: Callable[[Sequence[dict]], str]  # the paper-style table of finished results
+    # Whether its masks may come from any mask method (modbench.methods), or the reference only
+    any_method: bool = True
 
 
 PIPELINES: Registry[KindPipeline] = Registry("pipeline")
 
 
-def registers(*kinds: str, table: Callable[[Sequence[dict]], str]):
+def registers(*kinds: str, table: Callable[[Sequence[dict]], str], any_method: bool = True):
     """Decorator: the function is the pipeline of these task kinds, `table` their table."""
     def register(fn):
         for kind in kinds:
-            PIPELINES.register(kind, KindPipeline(fn, table))
+            PIPELINES.register(kind, KindPipeline(fn, table, any_method))
         return fn
     return register

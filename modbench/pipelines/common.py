@@ -16,6 +16,7 @@ from modbench.devices import move
 from modbench.masking import FrozenModel, MaskSet, binarize, train_mask
 from modbench.masking.convergence import ConvergenceTracker
 from modbench.masking.roles import bake_parametrizations
+from modbench.methods import fit_mask
 from modbench.pipelines.base import Phases, Tick
 from modbench.workers import WorkerPool
 from modbench.training import train_weights
@@ -51,8 +52,9 @@ def dropout_seed(order_seed: int) -> int:
 
 def train_one_mask(run: Prepared, frozen: FrozenModel, sub: str | None, seed: int, on_step=None,
                    fixed: MaskSet | None = None) -> MaskSet:
-    """The binary mask of one stage, trained on sub-function/split `sub`'s data (None: the whole
-    task); tensors in `fixed` keep that mask. Module-level: it may run in a worker."""
+    """The reference method's binary mask of one stage, trained on sub-function/split `sub`'s
+    data (None: the whole task); tensors in `fixed` keep that mask. Stages call it through
+    `methods.fit_mask`, which picks the run's method."""
     task = run.task
     tracker = ConvergenceTracker(run.budget.mask.steps)
     logits = train_mask(
@@ -93,17 +95,17 @@ def train_stage_masks(run: Prepared, frozen: FrozenModel, seeds: dict, tick: Tic
     stages: dict[str, MaskSet] = {}
     fixed = None
     if freeze:
-        stages["control"] = train_one_mask(run, frozen, None, seeds["mask"]["control"], tick("mask:control"))
+        stages["control"] = fit_mask(run, frozen, None, seeds["mask"]["control"], tick("mask:control"))
         fixed = MaskSet({n: stages["control"].masks[n] for n in freeze})
         plan = plan[1:]
     pooled = pool is not None and not pool.in_process
     farmed = {
-        stage: pool.submit(train_one_mask, run, frozen, sub, seeds["mask"][stage], None, fixed)
+        stage: pool.submit(fit_mask, run, frozen, sub, seeds["mask"][stage], None, fixed)
         for i, (stage, sub) in enumerate(plan) if pooled and i % pool.workers
     }
     for stage, sub in plan:
         if stage not in farmed:
-            stages[stage] = train_one_mask(run, frozen, sub, seeds["mask"][stage], tick(f"mask:{stage}"), fixed)
+            stages[stage] = fit_mask(run, frozen, sub, seeds["mask"][stage], tick(f"mask:{stage}"), fixed)
     for stage, future in farmed.items():
         stages[stage] = future.result()
         count_steps(tick, f"mask:{stage}", run.budget.mask.steps)

@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING, Sequence
 from tabulate import tabulate
 
 from modbench import analysis
+from modbench.archs.planted import planted_parameters
 from modbench.masking import FrozenModel, MaskSet
 from modbench.nulls import null_scores
+from modbench.recovery import recovery_scores
 from modbench.pipelines.base import Phases, RunOutput, Tick, registers
 from modbench.pipelines.common import train_and_mask
 from modbench.report import NO_RUNS, finished, mean_std
@@ -45,6 +47,9 @@ def modularity_scores(run: Prepared, frozen: FrozenModel, stages: dict[str, Mask
     scores, notes = compute_scores(task.kind, accuracy, {f: task.chance(f) for f in subs}, subs)
     pair_sharing = analysis.sharing(stages, subs, io_names)
     scores.update(sharing_totals(pair_sharing))  # the first pair's sharing: described, not ranked
+    truth = getattr(task, "ground_truth", None)
+    if truth is not None:  # a planted task: how well the masks find its network's modules
+        scores.update(recovery_scores({f: stages[f] for f in subs}, planted_parameters(frozen.module), truth))
     return scores, notes, accuracy, pair_sharing
 
 

@@ -79,7 +79,7 @@ def transfer_table(runs: Sequence[dict], fmt: str = "simple") -> str:
                     tablefmt=fmt, disable_numparse=True)
 
 
-@registers("transfer", table=transfer_table)
+@registers("transfer", table=transfer_table, any_method=False)  # its weights train with the reference masks
 def transfer(run: Prepared, seeds: dict, tick: Tick) -> RunOutput:
     task, phases = run.task, Phases()
     model = build_model(run.arch, task.contract, run.budget.arch_size, seeds["init"]).train(False).to(run.device)

@@ -38,6 +38,9 @@ class Task(ABC):
     size_group: ClassVar[str | None] = None
     # What "converged" means for this family's masks (modbench.gating; README, "Mask convergence").
     convergence: ClassVar[ConvergenceCriterion]
+    # The only architectures it runs (None: every one with a factory for its contract); a planted
+    # task's ground truth is its network's.
+    archs: ClassVar[tuple[str, ...] | None] = None
 
     def __init__(self, source: str = "generated") -> None:
         if source != "generated":
