@@ -97,7 +97,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     workers = check_workers(available_cpus() if args.workers is None else args.workers)
     seeds = parse_seeds(args.seeds)
     out = _writable(Path(args.out))
-    overrides = parse_overrides(args.set)
+    overrides = parse_overrides(args.set) + ((("train.steps", 0),) if args.random_init else ())
     # a grid: comma-separated architectures × tasks × seeds; a submission folder is loaded and
     # registered by its name
     archs = list(dict.fromkeys(resolve_arch(a) for a in unique_names(args.arch)))
@@ -265,6 +265,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--device", default="auto", help=DEVICE_HELP)
     run.add_argument("--timeout-min", type=float, default=None, metavar="M",
                      help="end a run that passes M minutes as failed, with that reason (default: no limit)")
+    run.add_argument("--random-init", action="store_true",
+                     help="the random-init control: the same run on the untrained network (train.steps=0); "
+                          "give it its own --out, the leaderboard shows it beside the trained runs")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     grid = run.add_argument_group("cluster (with --executor submitit)")
     grid.add_argument("--executor", choices=["local", "submitit"], default="local",

@@ -178,6 +178,8 @@ def _identity_config(config: dict) -> dict:
 # Allowed range of each numeric configuration field, by name (train and mask alike): a run
 # with train.steps=-5 used to finish "ok"; batch_size=0 failed asking for a lower rate.
 FIELD_RANGES: dict[str, tuple[float, float]] = {
+    # 0 training steps: the random-init control (`modbench run --random-init`), masks on an untrained network
+    "train.steps": (0, 10_000_000),
     "steps": (1, 10_000_000), "batch_size": (1, 1_000_000), "n_samples": (1, 1024),
     "lr": (1e-12, 100.0), "beta": (0.0, 1e3), "grad_clip": (1e-12, 1e12), "tau": (1e-3, 1e3),
     "init": (-50.0, 50.0),
@@ -198,7 +200,7 @@ def checked_value(key: str, current: Any, value: Any) -> Any:
     if isinstance(current, (int, float)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or (isinstance(current, int) and not isinstance(value, int)):
             raise refuse(f"expected {'an integer' if isinstance(current, int) else 'a number'}")
-        low, high = FIELD_RANGES.get(name, (-float("inf"), float("inf")))
+        low, high = FIELD_RANGES.get(key, FIELD_RANGES.get(name, (-float("inf"), float("inf"))))
         if not low <= value <= high:
             raise refuse(f"out of range; allowed {low:g} to {high:g}")
         return type(current)(value)

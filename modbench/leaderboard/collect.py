@@ -40,6 +40,8 @@ class Entry:
     gated: dict[int, set[str]] = field(default_factory=dict)
     undecided: dict[int, float | None] = field(default_factory=dict)
     nulls: dict[int, dict | None] = field(default_factory=dict)  # per seed: result["nulls"] (modbench.nulls)
+    # per seed: the scores of the random-init control (the same run on the untrained network)
+    random_init: dict[int, dict[str, float | None]] = field(default_factory=dict)
 
     def scores(self) -> list[str]:
         """Score names in the order the results list them."""
@@ -64,6 +66,11 @@ class Entry:
         values = [v for v in (null_mean(n, score) for n in self.nulls.values()) if v is not None]
         return sum(values) / len(values) if values else None
 
+    def random_init_mean(self, score: str) -> float | None:
+        """The mean over the random-init control's seeds of `score` (None: no value)."""
+        values = [s[score] for s in self.random_init.values() if s.get(score) is not None]
+        return sum(values) / len(values) if values else None
+
     def mean_undecided(self) -> float | None:
         """Mean over seeds of each seed's largest undecided share (None: no stage recorded)."""
         values = [v for v in self.undecided.values() if v is not None]
@@ -85,6 +92,11 @@ class Collection:
 
     def for_task(self, task: str) -> list[Entry]:
         return [e for e in self.entries if e.task == task]
+
+
+def is_random_init(result: dict) -> bool:
+    """The random-init control (`modbench run --random-init`): masks on a network never trained."""
+    return result["config"]["train"].get("steps") == 0
 
 
 def result_files(folders: Sequence[Path]) -> list[tuple[Path, str]]:
@@ -154,6 +166,11 @@ def collect(folders: Sequence[Path], tier: str | None = None) -> Collection:
         hardware[hardware_label(result["environment"])] += 1
         entry = entries.setdefault((task, arch), Entry(task, arch, result["task"]["kind"], method,
                                                        dict((result["details"] or {}).get("known_answers") or {})))
+        if is_random_init(result):  # a control beside the entry, not one of its seeds
+            if seed in entry.random_init:
+                raise ModbenchError(f"two random-init controls of {arch} on {task} seed {seed}: {path}; keep one")
+            entry.random_init[seed] = dict(result["scores"])
+            continue
         if seed in entry.seeds:
             raise ModbenchError(f"seed {seed} of {arch} on {task} appears twice: {entry.files[seed]} and {path}; "
                                 "keep one of them")

@@ -16,7 +16,8 @@ from modbench.leaderboard.tables import ALPHA, Board, Row
 from modbench.score_specs import SCORES
 from modbench.stats import MIN_SEEDS_TO_RANK
 
-HEADERS = ["score", "arch", "from", "seeds", "mean", "null", "IQM", "95% CI", "tier", "converged", "undecided"]
+HEADERS = ["score", "arch", "from", "seeds", "mean", "null", "random init", "IQM", "95% CI", "tier", "converged",
+           "undecided"]
 PAIR_HEADERS = ["score", "A", "B", "mean B − A", "Welch p (Holm)", "Mann–Whitney p (Holm)"]
 
 
@@ -53,8 +54,9 @@ def _cells(row: Row) -> list[str]:
             else "–" if row.tier is None else str(row.tier))
     extra = [f"+{n} {what}" for n, what in ((row.n_null, "null"), (row.n_unconverged, "not conv.")) if n]
     seeds = f"{row.n_seeds} ({', '.join(extra)})" if extra else str(row.n_seeds)
-    return [row.score, row.arch, row.origin, seeds, _num(row.mean), _num(row.null), _num(row.iqm), ci, tier,
-            row.converged, _num(row.undecided)]
+    random_init = "–" if not row.random_init_seeds else "null" if row.random_init is None else f"{row.random_init:.3f}"
+    return [row.score, row.arch, row.origin, seeds, _num(row.mean), _num(row.null), random_init, _num(row.iqm), ci,
+            tier, row.converged, _num(row.undecided)]
 
 
 def declared_legend(kinds: list[str]) -> str:
@@ -89,7 +91,10 @@ def _legend(board: Board) -> list[str]:
         "\"not conv.\" (each result file says why in score_notes). \"null\": the same score from random masks with "
         "each learned sub-function mask's number of weights in every tensor (control mask kept; mean of 3 draws per "
         "seed, then over seeds): a score its null matches needs no modules, only sparsity; \"–\" for results from "
-        "before nulls were computed.",
+        "before nulls were computed. \"random init\": the same score from the same run on the architecture's "
+        "untrained network (the random-model control of Lepori et al., NeurIPS 2023; `modbench run --random-init`), "
+        "mean over its seeds: a score it matches is the architecture's, not what training made of it; \"null\" "
+        "there: masks on the untrained network do not perform the sub-functions; \"–\": no control run.",
     ]
     if c.hardware:
         lines.append("Computed on: " + "; ".join(f"{md_escape(h)}, {n} result(s)" for h, n in c.hardware.items())
@@ -160,13 +165,15 @@ def csv_text(board: Board) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["task", "score", "arch", "from", "seeds", "null_seeds", "unconverged_seeds", "mean", "null",
-                     "iqm", "ci_low", "ci_high", "tier", "converged", "undecided", "answer"])
+                     "iqm", "ci_low", "ci_high", "tier", "converged", "undecided", "answer", "random_init",
+                     "random_init_seeds"])
     for r in board.rows:
         ci = r.ci or (None, None)
         writer.writerow([*map(csv_cell, (r.task, r.score, r.arch, r.origin)), r.n_seeds, r.n_null, r.n_unconverged,
                          *("" if v is None else f"{v:.6g}" for v in (r.mean, r.null, r.iqm, *ci)),
                          "" if r.tier is None else r.tier, r.converged, "" if r.undecided is None else f"{r.undecided:.4g}",
-                         "" if r.answer is None else f"{r.answer:.6g}"])
+                         "" if r.answer is None else f"{r.answer:.6g}",
+                         "" if r.random_init is None else f"{r.random_init:.6g}", r.random_init_seeds])
     return out.getvalue()
 
 

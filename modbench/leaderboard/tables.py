@@ -55,6 +55,8 @@ class Row:
     null: float | None = None  # mean over seeds of the score under random masks of the learned densities
     ranked: bool = True  # False: a described score (modbench.score_specs), shown with tier "n/a"
     answer: float | None = None  # planted tasks: the value a method that finds the planted modules gives
+    random_init: float | None = None  # the random-init control's mean (None: null, or no control)
+    random_init_seeds: int = 0  # seeds of the random-init control
 
 
 @dataclass(frozen=True)
@@ -129,7 +131,8 @@ def task_table(entries: Sequence[Entry], seed: int = TABLE_SEED) -> tuple[list[R
             rows.append(Row(e.task, score, e.arch, ", ".join(e.origins), len(values), *estimates, tier_of.get(e.arch),
                             n_null=len(e.seeds) - len(values) - len(unconverged), n_unconverged=len(unconverged),
                             converged=f"{sum(e.converged.values())}/{len(e.seeds)}", undecided=e.mean_undecided(),
-                            null=e.null(score), ranked=declared.ranked, answer=e.known_answers.get(score)))
+                            null=e.null(score), ranked=declared.ranked, answer=e.known_answers.get(score),
+                            random_init=e.random_init_mean(score), random_init_seeds=len(e.random_init)))
     return rows, pairs
 
 

@@ -1,0 +1,51 @@
+"""The random-init control (`modbench run --random-init`): the same run on the untrained network,
+shown beside the trained runs' scores and never counted as one of their seeds."""
+import pytest
+
+from modbench.archs import ARCHS, build_model
+from modbench.cli import main
+from modbench.errors import ModbenchError
+from modbench.harness import RunSpec, prepare
+from modbench.leaderboard.collect import collect
+from modbench.leaderboard.render import markdown
+from modbench.leaderboard.tables import build
+from modbench import results
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory):
+    root = tmp_path_factory.mktemp("controls")
+    common = ["run", "--arch", "fnn", "--task", "addmul", "--tier", "smoke", "--seeds", "0-1", "--quiet",
+              "--workers", "1", "--device", "cpu"]
+    assert main([*common, "--out", str(root / "trained")]) == 0
+    assert main([*common, "--out", str(root / "random"), "--random-init"]) == 0
+    return root
+
+
+def test_the_control_masks_the_untrained_network(folders):
+    result = results.load(folders / "random" / "addmul" / "fnn" / "smoke" / "seed0" / "result.json")
+    assert result["config"]["train"]["steps"] == 0
+    run = prepare(RunSpec("fnn", "addmul", "smoke", 0, (("train.steps", 0),), device="cpu"))
+    untrained = build_model(ARCHS.get("fnn"), run.task.contract, run.budget.arch_size, result["seeds"]["init"]).eval()
+    assert result["accuracy"]["full"] == {f: run.task.accuracy(untrained, f) for f in run.task.subfunctions}
+
+
+def test_the_board_shows_the_control_beside_the_trained_seeds(folders):
+    board = build(collect([folders / "trained", folders / "random"]))
+    entry = board.collection.for_task("addmul")[0]
+    assert sorted(entry.seeds) == [0, 1] and sorted(entry.random_init) == [0, 1]  # not pooled as seeds
+    row = next(r for r in board.rows if r.score == "shared_iou")
+    controls = [results.load(folders / "random" / "addmul" / "fnn" / "smoke" / f"seed{k}" / "result.json")["scores"]
+                for k in (0, 1)]
+    assert row.random_init_seeds == 2
+    assert row.random_init == pytest.approx(sum(c["shared_iou"] for c in controls) / 2)
+    lines = markdown(board, "modbench leaderboard").splitlines()
+    header = next(line for line in lines if line.startswith("| score"))
+    cells = [c.strip() for c in header.strip("|").split("|")]
+    shown = next(line for line in lines if line.startswith("| shared_iou"))
+    assert [c.strip() for c in shown.strip("|").split("|")][cells.index("random init")] == f"{row.random_init:.3f}"
+
+
+def test_training_steps_stay_positive_outside_the_control():
+    with pytest.raises(ModbenchError, match="mask.steps"):
+        prepare(RunSpec("fnn", "addmul", "smoke", 0, (("mask.steps", 0),)))
