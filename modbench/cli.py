@@ -108,7 +108,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     return run_grid(archs, unique_names(args.task), args.tier, seeds, out, overrides, show_progress=not args.quiet,
                     source=args.source, workers=workers, executor=args.executor, cluster=cluster, device=args.device,
-                    timeout_min=args.timeout_min)
+                    timeout_min=args.timeout_min,
+                    network_cache=Path(args.network_cache) if args.network_cache else None)
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
@@ -268,6 +269,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--random-init", action="store_true",
                      help="the random-init control: the same run on the untrained network (train.steps=0); "
                           "give it its own --out, the leaderboard shows it beside the trained runs")
+    run.add_argument("--network-cache", metavar="DIR",
+                     help="reuse trained networks from DIR (and keep new ones there): runs that differ only in "
+                          "mask settings train their network once")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     grid = run.add_argument_group("cluster (with --executor submitit)")
     grid.add_argument("--executor", choices=["local", "submitit"], default="local",

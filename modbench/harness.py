@@ -55,6 +55,9 @@ class RunSpec:
     device: str = "auto"
     # Minutes after which the run ends as failed with that reason (None: no limit); not identity.
     timeout_min: float | None = None
+    # A folder of trained networks to reuse (modbench.network_cache; None: always train); not
+    # identity either: a reused network is the one training would give.
+    network_cache: str | None = None
 
     def folder(self, out: Path) -> Path:
         return out / self.task / self.arch / self.tier / f"seed{self.seed}"

@@ -27,6 +27,7 @@ def run_grid(
     cluster: ClusterOptions | None = None,
     device: str = "auto",
     timeout_min: float | None = None,
+    network_cache: Path | None = None,
 ) -> int:
     """Run every (arch, task, seed) not finished yet under `out`; print a table per (arch, task).
     Returns the exit status: 0 if every run finished, 1 if any failed (the others still ran).
@@ -38,7 +39,8 @@ def run_grid(
         devices.resolve(device)  # an unavailable device is refused before any work
     if timeout_min is not None and not 0 < timeout_min <= 10_000:
         raise ModbenchError(f"--timeout-min {timeout_min:g}: expected minutes in (0, 10000]")
-    prepared = [prepare(RunSpec(a, t, tier, s, overrides, source, workers, device, timeout_min))
+    cache = None if network_cache is None else str(Path(network_cache).resolve())
+    prepared = [prepare(RunSpec(a, t, tier, s, overrides, source, workers, device, timeout_min, cache))
                 for a, t, s in product(archs, tasks, seeds)]
     # a conflicting old result is refused here, before any work
     results = {run.run_id: finished_result(run, out) for run in prepared}

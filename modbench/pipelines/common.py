@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from modbench import network_cache
 from modbench.archs import build_model, io_parameter_names, validate_declarations
 from modbench.devices import move
 from modbench.masking import FrozenModel, MaskSet, binarize, train_mask
@@ -28,20 +29,25 @@ if TYPE_CHECKING:
 def train_network(run: Prepared, sub: str | None, init_seed: int, order_seed: int, on_step) -> nn.Module:
     """A fresh network trained on sub-function/split `sub`'s data (None: the whole task)."""
     task, budget = run.task, run.budget
+
+    def train(model: nn.Module) -> None:
+        # Dropout draws from torch's global generator: seeded here from the run, the caller's state
+        # given back after, so a run never depends on what ran before it in the process.
+        with torch.random.fork_rng():
+            torch.manual_seed(dropout_seed(order_seed))
+            train_weights(
+                model,
+                lambda fn, batch: task.loss(fn, batch, sub),
+                lambda n, g: move(task.sample(sub, n, g), run.device),
+                budget.train,
+                torch.Generator().manual_seed(order_seed),
+                on_step,
+            )
+
     # initialised on the CPU whatever the device: the same network everywhere
-    model = build_model(run.arch, task.contract, budget.arch_size, init_seed).to(run.device)
-    # Dropout draws from torch's global generator: seeded here from the run, the caller's state
-    # given back after, so a run never depends on what ran before it in the process.
-    with torch.random.fork_rng():
-        torch.manual_seed(dropout_seed(order_seed))
-        train_weights(
-            model,
-            lambda fn, batch: task.loss(fn, batch, sub),
-            lambda n, g: move(task.sample(sub, n, g), run.device),
-            budget.train,
-            torch.Generator().manual_seed(order_seed),
-            on_step,
-        )
+    model = network_cache.cached(run, sub, init_seed, order_seed,
+                                 lambda: build_model(run.arch, task.contract, budget.arch_size, init_seed).to(run.device),
+                                 train)
     return model.eval()  # dropout off, BatchNorm on running statistics (paper_spec §1.6)
 
 
