@@ -189,12 +189,45 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     from modbench.leaderboard.collect import collect
     from modbench.leaderboard.tables import build, write_board
 
-    board = build(collect([Path(f) for f in args.folders], args.tier), args.seed)
+    from modbench.sweep import curve_files, load_curve
+
+    curves = [load_curve(p) for p in curve_files([Path(f) for f in args.curves])]
+    board = build(collect([Path(f) for f in args.folders], args.tier), args.seed, curves)
     command = " ".join(["modbench leaderboard", *args.folders, "--out", args.out]
+                       + [a for c in args.curves for a in ("--curves", c)]
                        + (["--tier", args.tier] if args.tier else []) + (["--seed", str(args.seed)] if args.seed else []))
     for path in write_board(board, _writable(Path(args.out)), command):
         print(path)
     return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from tabulate import tabulate
+
+    from modbench.submission import resolve_arch
+    from modbench.sweep import CURVE_FILE, load_curve, run_sweep
+    from modbench.workers import available_cpus, check_workers
+
+    try:
+        betas = [float(b) for b in args.betas.split(",")]
+    except ValueError:
+        raise ModbenchError(f"--betas {args.betas!r}: expected comma-separated numbers, e.g. 3e-5,1e-4,3e-4") from None
+    out = _writable(Path(args.out))
+    status = run_sweep(resolve_arch(args.arch), args.task, args.tier, parse_seeds(args.seeds), betas, out,
+                       parse_overrides(args.set), show_progress=not args.quiet, device=args.device,
+                       workers=check_workers(available_cpus() if args.workers is None else args.workers))
+    curve = load_curve(out / CURVE_FILE)
+    scores = list(curve["area_under_curve"])
+    rows = [[f"{p['beta']:g}", p["seeds"], _fmt(p["density"]), _fmt(p["control_accuracy"]),
+             *(_fmt(p["scores"].get(s)) for s in scores)] for p in curve["points"]]
+    rows.append(["area", "", "", "", *(_fmt(curve["area_under_curve"][s]) for s in scores)])
+    print(tabulate(rows, ["β", "seeds", "density", "control acc", *scores], disable_numparse=True))
+    print(out / CURVE_FILE)
+    return status
+
+
+def _fmt(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -304,7 +337,24 @@ def build_parser() -> argparse.ArgumentParser:
     board.add_argument("--out", default="leaderboard", help="output folder (default ./leaderboard)")
     board.add_argument("--tier", help="keep results of this tier only (default: all; mixed tiers are refused)")
     board.add_argument("--seed", type=int, default=0, help="seed of the bootstrap generator (default 0)")
+    board.add_argument("--curves", action="append", default=[], metavar="FOLDER",
+                       help="folders of `modbench sweep` curves (curve.json): their areas under the score-vs-density "
+                            "curve are listed as described scores")
     board.set_defaults(func=cmd_leaderboard)
+
+    sweep = verb("sweep", "the runs at several β (one network per seed): density, control accuracy and every score "
+                          "per β, and each score's area under its score-vs-density curve (OUT/curve.json)")
+    sweep.add_argument("--arch", required=True, help="architecture name or a submission's folder")
+    sweep.add_argument("--task", required=True, help="task name")
+    sweep.add_argument("--betas", required=True, help="comma-separated β values, e.g. 3e-5,1e-4,3e-4,1e-3")
+    sweep.add_argument("--tier", default="quick", help="smoke, quick (default) or paper")
+    sweep.add_argument("--seeds", default="0", help="e.g. 0-4 (default 0)")
+    sweep.add_argument("--out", required=True, help="the sweep's folder: OUT/beta=<β>/… and OUT/curve.json")
+    sweep.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="as for run")
+    sweep.add_argument("--workers", type=int, default=None, metavar="N", help="as for run")
+    sweep.add_argument("--device", default="auto", help=DEVICE_HELP)
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    sweep.set_defaults(func=cmd_sweep)
 
     cmp = verb("compare", "compare results folder B with A per score: estimates, difference CI, p-values")
     cmp.add_argument("a", metavar="A", help="reference results folder (e.g. baselines/addmul/fnn)")

@@ -151,9 +151,44 @@ FIGURES = {"sharing": sharing_figure, "mask_probabilities": histogram_figure, "c
            "operation_confusion": operation_confusion_figure, "confusion_difference": confusion_difference_figure}
 
 
+def curve_figure(curve: dict):
+    """Each score and the control mask's accuracy against the sub-function masks' density (a β sweep)."""
+    points = sorted((p for p in curve["points"] if p.get("density") is not None), key=lambda p: p["density"])
+    if len(points) < 2:
+        return None
+    fig, ax = plt.subplots(figsize=(6, 4))
+    density = [p["density"] for p in points]
+    for score in curve["area_under_curve"]:
+        values = [p["scores"].get(score) for p in points]
+        if any(v is not None for v in values):
+            ax.plot(density, [np.nan if v is None else v for v in values], marker="o", label=score)
+    ax.plot(density, [p["control_accuracy"] for p in points], "k--", label="control accuracy")
+    for p in points:
+        ax.annotate(f"β {p['beta']:g}", (p["density"], 0), fontsize=6, rotation=90, va="bottom")
+    ax.set_xlabel("density of the sub-function masks")
+    ax.set_ylabel("score")
+    ax.legend(fontsize=6)
+    return fig
+
+
 def plot_results(source: Path, out: Path) -> list[Path]:
-    """Write every figure that each finished result under `source` supports; returns the files."""
+    """Write every figure that each finished result under `source` supports, and each β sweep's
+    curve; returns the files."""
+    from modbench.sweep import curve_files, load_curve
+
     written = []
+    for path in curve_files([source]) if Path(source).is_dir() else []:
+        curve = load_curve(path)
+        fig = curve_figure(curve)
+        if fig is None:
+            continue
+        fig.suptitle(f"{curve['task']} · {curve['arch']} · {curve['tier']}: scores against density", fontsize=9)
+        fig.tight_layout()
+        target = out / f"{safe_file_name(curve['task'], curve['arch'], curve['tier'])}_density_curve.png"
+        out.mkdir(parents=True, exist_ok=True)
+        fig.savefig(target, dpi=120)
+        plt.close(fig)
+        written.append(target)
     for path, _ in result_files([source]):
         result = results.load(path)
         if result["status"] != "ok":

@@ -140,8 +140,27 @@ def markdown(board: Board, command: str) -> str:
                   "seeds, ranked with the same tests.", ""]
         for task in planted:
             lines += [f"### {md_escape(task)}", "", *_task_md(board, task, PLANTED_HEADERS, _planted_cells)]
+    lines += _curves_md(board)
     lines += _groups_md(board)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _curves_md(board: Board) -> list[str]:
+    """The β sweeps' areas under each score-vs-density curve: described, not ranked."""
+    if not board.curves:
+        return []
+    lines = ["## Modularity against density (β sweeps)", "",
+             "Each score's area under its score-vs-density curve over the densities the sweep reached, divided by "
+             "their span (the curve's mean height; `modbench sweep`, DESIGN.md). Described, not ranked: sweeps of "
+             "different architectures reach different densities.", ""]
+    for c in board.curves:
+        densities = [p["density"] for p in c["points"] if p.get("density") is not None]
+        span = f"{min(densities):.3f}–{max(densities):.3f}" if densities else "–"
+        table = [[md_escape(score), _num(area)] for score, area in c["area_under_curve"].items()]
+        lines += [f"**{md_escape(c['task'])} / {md_escape(c['arch'])} / {md_escape(c['tier'])}**: "
+                  f"{len(c['points'])} β values, densities {span}.", "",
+                  tabulate(table, ["score", "area under curve"], tablefmt="github", disable_numparse=True), ""]
+    return lines
 
 
 def _planted_cells(row: Row) -> list[str]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -86,6 +86,7 @@ class Board:
     rows: list[Row]
     pairs: list[Pair]
     groups: list[RankGroups]
+    curves: list[dict] = field(default_factory=list)  # `modbench sweep` curves (modbench.sweep)
 
 
 def _ranked(entry: Entry, score: str) -> bool:
@@ -163,14 +164,15 @@ def rank_groups(collection: Collection) -> list[RankGroups]:
     return groups
 
 
-def build(collection: Collection, seed: int = TABLE_SEED) -> Board:
+def build(collection: Collection, seed: int = TABLE_SEED, curves: Sequence[dict] = ()) -> Board:
     rows: list[Row] = []
     pairs: list[Pair] = []
     for task in collection.tasks():
         task_rows, task_pairs = task_table(collection.for_task(task), seed)
         rows += task_rows
         pairs += task_pairs
-    return Board(collection, rows, pairs, rank_groups(collection))
+    order = sorted(curves, key=lambda c: (c["task"], c["arch"], c["tier"]))
+    return Board(collection, rows, pairs, rank_groups(collection), order)
 
 
 def write_board(board: Board, out: Path, command: str) -> list[Path]:
