@@ -20,18 +20,24 @@ from modbench.tasks.arithmetic import AddMul, DoubleAdd
 from modbench.tasks.base import TASKS
 
 
-class PlantedTask:
+class KnownAnswers:
+    """Mixin: a task whose scores have known answers, recorded in each result's details (the
+    leaderboard shows them beside the scores, in its ground-truth section)."""
+
+    # score -> the value masks that find the known modules give
+    known_answers: ClassVar[Mapping[str, float]]
+
+    def details(self, forward_with, stages) -> dict:
+        own = super().details(forward_with, stages) or {}  # type: ignore[misc]
+        truth = getattr(self, "ground_truth", None)
+        return {**own, "known_answers": dict(self.known_answers), **({"ground_truth": dict(truth)} if truth else {})}
+
+
+class PlantedTask(KnownAnswers):
     """Mixin: a task whose network has planted modules (`archs/planted.py`)."""
 
     # sub-function -> index into its network's `planted_modules`
     ground_truth: ClassVar[Mapping[str, int]]
-    # score -> the value a method that recovers the planted modules gives
-    known_answers: ClassVar[Mapping[str, float]]
-
-    def details(self, forward_with, stages) -> dict:
-        """The family's details, and the known answers the leaderboard shows beside the scores."""
-        own = super().details(forward_with, stages) or {}  # type: ignore[misc]
-        return {**own, "known_answers": dict(self.known_answers), "ground_truth": dict(self.ground_truth)}
 
 
 @TASKS.decorator("planted_specialize")
