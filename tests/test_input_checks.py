@@ -8,7 +8,7 @@ from modbench.errors import ModbenchError
 
 @pytest.mark.parametrize("key, value, words", [
     ("train.steps", "abc", 'train.steps="abc": expected an integer'),  # was a 20-line traceback
-    ("train.steps", -5, "--set train.steps=-5: out of range; allowed 1 to"),  # was an "ok" result
+    ("train.steps", -5, "--set train.steps=-5: out of range; allowed 0 to"),  # was an "ok" result
     ("train.batch_size", 0, "--set train.batch_size=0: out of range"),  # was "lower the learning rate"
     ("mask.beta", "2e-5'", "expected a number"),  # a stray quote made beta a string, failing mid-run
     ("train.steps", 3.5, "expected an integer"),
