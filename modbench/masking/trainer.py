@@ -134,6 +134,13 @@ class FrozenModel:
         return self.forward_fn({**(weights or {}), **masked})
 
 
+def masked_fixed(frozen: FrozenModel, fixed: MaskSet | None) -> dict[str, torch.Tensor]:
+    """The frozen tensors under `fixed`'s masks: masked tensors no logit drives ({} without)."""
+    if fixed is None:
+        return {}
+    return {n: torch.where(m.to(frozen.params[n].device), frozen.params[n], 0.0) for n, m in fixed.masks.items()}
+
+
 def init_logits(frozen: FrozenModel, cfg: MaskConfig, skip: Sequence[str] = ()) -> dict[str, torch.Tensor]:
     """One logit per masked weight (but those in `skip`), all at `cfg.init` (2.0: keep-probability
     σ(2) ≈ 0.88)."""
@@ -246,8 +253,7 @@ def train_mask(
     keep_freed_memory()
     data_generator = torch.Generator().manual_seed(seed)
     noise = MaskNoise(seed)
-    fixed_weights = ({n: torch.where(m.to(frozen.params[n].device), frozen.params[n], 0.0) for n, m in fixed.masks.items()}
-                     if fixed else None)
+    fixed_weights = masked_fixed(frozen, fixed) or None
     logits = init_logits(frozen, cfg, skip=list(fixed.masks) if fixed else ())
     optimiser = adam([*trainable.weights.values(), *logits.values()] if trainable else logits.values(), cfg.lr)
     for step in range(cfg.steps):

@@ -14,7 +14,7 @@ from modbench.devices import move
 from modbench.errors import check_finite
 from modbench.masking.convergence import ConvergenceTracker, StageConvergence
 from modbench.masking.memory import keep_freed_memory
-from modbench.masking.trainer import LOSS_CHECK_EVERY, set_scheduled_lr
+from modbench.masking.trainer import LOSS_CHECK_EVERY, masked_fixed, set_scheduled_lr
 from modbench.optim import adam
 
 if TYPE_CHECKING:
@@ -31,13 +31,6 @@ def noise_seed(seed: int) -> int:
     return int(np.random.SeedSequence([seed, 1]).generate_state(1, np.uint64)[0] >> 1)
 
 
-def fixed_weights(frozen: "FrozenModel", fixed: "MaskSet | None") -> dict[str, torch.Tensor]:
-    """The masked tensors no parameter drives (class removal's classifier)."""
-    if fixed is None:
-        return {}
-    return {n: torch.where(m.to(frozen.params[n].device), frozen.params[n], 0.0) for n, m in fixed.masks.items()}
-
-
 def train_gates(run: "Prepared", frozen: "FrozenModel", sub: str | None, seed: int,
                 params: dict[str, torch.Tensor], sample: SampleFn, penalty: PenaltyFn,
                 fixed: "MaskSet | None" = None, on_step: Callable[[int], None] | None = None,
@@ -49,7 +42,7 @@ def train_gates(run: "Prepared", frozen: "FrozenModel", sub: str | None, seed: i
     cfg, task = run.budget.mask, run.task
     data = torch.Generator().manual_seed(seed)
     noise = torch.Generator().manual_seed(noise_seed(seed))
-    frozen_fixed = fixed_weights(frozen, fixed)
+    frozen_fixed = masked_fixed(frozen, fixed)
     optimiser = adam(params.values(), cfg.lr)
     tracker = ConvergenceTracker(cfg.steps)
     chunk = cfg.batch_size // cfg.n_samples

@@ -17,7 +17,7 @@ DENSITIES = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0)
 
 
 def top_magnitude(weight: torch.Tensor, density: float) -> torch.Tensor:
-    """The bool mask of the ⌈density · n⌉ largest |w| (ties by position)."""
+    """The bool mask of the round(density · n) largest |w| (at least one)."""
     keep = max(1, round(density * weight.numel()))
     flat = torch.zeros(weight.numel(), dtype=torch.bool)
     flat[torch.topk(weight.detach().abs().flatten().cpu(), keep).indices] = True

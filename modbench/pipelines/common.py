@@ -18,6 +18,7 @@ from modbench.masking import FrozenModel, MaskSet, binarize, train_mask
 from modbench.masking.convergence import ConvergenceTracker
 from modbench.masking.roles import bake_parametrizations
 from modbench.methods import fit_mask
+from modbench.methods.loop import with_fixed
 from modbench.pipelines.base import Phases, Tick
 from modbench.workers import WorkerPool
 from modbench.training import train_weights
@@ -73,12 +74,7 @@ def train_one_mask(run: Prepared, frozen: FrozenModel, sub: str | None, seed: in
         fixed,
         tracker,
     )
-    trained = binarize(logits, tracker.summary(logits))
-    if fixed is None:
-        return trained
-    # copies: a saved mask file holds every stage's own tensors
-    return MaskSet({**trained.masks, **{n: m.clone() for n, m in fixed.masks.items()}},
-                   trained.keep_probability_histogram, trained.convergence)
+    return with_fixed(binarize(logits, tracker.summary(logits)), fixed)
 
 
 def count_steps(tick: Tick, phase: str, steps: int) -> None:
