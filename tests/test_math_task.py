@@ -91,3 +91,10 @@ def test_paper_tier_takes_the_papers_sizes(task):
     assert ARCHS.get("lstm_seq2seq").size(task.size_group, "paper") == {"hidden": 200}  # its own, not the Transformer's
     assert (budget.train.steps, budget.train.lr, budget.train.grad_clip) == (30_000, 1e-4, 0.1)
     assert (budget.mask.steps, budget.mask.beta, budget.mask.lr, budget.mask.n_samples) == (30_000, 2e-5, 0.03, 8)
+
+
+def test_quick_tier_masks_take_the_converging_schedule_and_the_paper_tier_keeps_the_papers(task):
+    quick, paper = task.budget("quick", "lstm_seq2seq").mask, task.budget("paper", "lstm_seq2seq").mask
+    assert (quick.steps, quick.lr, quick.lr_schedule, quick.beta) == (3_000, 0.1, "cosine", paper.beta)
+    assert (paper.lr, paper.lr_schedule) == (0.03, "constant")
+    assert task.version == 2  # a change that moves scores bumps the version (v1 masked at the paper rate)
