@@ -88,8 +88,8 @@ _SIZES = {"smoke": {"hidden": (32,)}, "quick": {"hidden": (512, 512)}, "paper": 
 
 ARCHS.register("planted_split", ArchSpec(
     name="planted_split",
-    description="planted ground truth: weight-disjoint MLPs, one per operation (planted_specialize only)",
-    factories={"vector": PlantedSplit}, sizes=_SIZES, tasks=("planted_specialize",),
+    description="planted ground truth: weight-disjoint MLPs, one per operation (planted tasks and teacher_specialize)",
+    factories={"vector": PlantedSplit}, sizes=_SIZES, tasks=("planted_specialize", "teacher_specialize"),
     reference="modbench, DESIGN.md 'Ground truth'",
 ))
 ARCHS.register("planted_shared", ArchSpec(

@@ -48,7 +48,7 @@ def modularity_scores(run: Prepared, frozen: FrozenModel, stages: dict[str, Mask
     pair_sharing = analysis.sharing(stages, subs, io_names)
     scores.update(sharing_totals(pair_sharing))  # the first pair's sharing: described, not ranked
     truth = getattr(task, "ground_truth", None)
-    if truth is not None:  # a planted task: how well the masks find its network's modules
+    if truth is not None and hasattr(frozen.module, "planted_modules"):  # how well the masks find planted modules
         scores.update(recovery_scores({f: stages[f] for f in subs}, planted_parameters(frozen.module), truth))
     return scores, notes, accuracy, pair_sharing
 
