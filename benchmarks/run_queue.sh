@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run a queue of long jobs one at a time (issue 21's re-run outlives a session).
-# Each line of QUEUE is "run ARCH TASK SEED", "sweep ARGS..." (convergence_sweep.py) or "sh CMD".
+# Each line of QUEUE is "run ARCH TASK SEED [MORE modbench run FLAGS]", "sweep ARGS..." (convergence_sweep.py) or "sh CMD".
 # Finished lines are appended to QUEUE.done, so a restarted runner resumes; touch PAUSE to stop
 # before the next item. Runs from a clean clone CODE of main so the staged code cannot drift.
 set -u
@@ -15,7 +15,7 @@ while true; do
   echo "== $(date -u +%FT%TZ) $item"
   case $kind in
     run) (cd "$CODE" && "$MODBENCH" run --arch "$1" --task "$2" --tier quick --seeds "$3" \
-            --out "$STAGE/out" --workers 2) ;;
+            --out "$STAGE/out" --workers 2 "${@:4}") ;;  # a later --out overrides
     sweep) (cd "$CODE" && "$PY" benchmarks/convergence_sweep.py --cache "$STAGE/cache" "$@") ;;
     sh) bash -c "$*" ;;
   esac

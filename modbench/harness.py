@@ -143,10 +143,13 @@ def prepare(spec: RunSpec) -> Prepared:
     if budget.arch_size is None:  # the architecture's own size for this tier (and the task's size group)
         budget = dataclasses.replace(budget, arch_size=arch.size(task.size_group, spec.tier))
     budget = apply_overrides(budget, spec.overrides)
-    method = METHODS.get(budget.mask.method)
-    if method.name != REFERENCE and not PIPELINES.get(task.kind).any_method:
+    method, pipeline = METHODS.get(budget.mask.method), PIPELINES.get(task.kind)
+    if method.name != REFERENCE and not pipeline.any_method:
         raise ModbenchError(f"task {spec.task!r} ({task.kind}) trains its masks with the reference method only; "
                             f"drop mask.method={method.name} or pick a task of another kind")
+    if budget.train.steps == 0 and not pipeline.masks_frozen_network:
+        raise ModbenchError(f"task {spec.task!r} trains its weights together with its masks, so it has no "
+                            "random-init control; drop --random-init (train.steps=0)")
     config = {
         "trainer_version": TRAINER_VERSION,
         "method_version": method.version,

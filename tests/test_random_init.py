@@ -49,3 +49,9 @@ def test_the_board_shows_the_control_beside_the_trained_seeds(folders):
 def test_training_steps_stay_positive_outside_the_control():
     with pytest.raises(ModbenchError, match="mask.steps"):
         prepare(RunSpec("fnn", "addmul", "smoke", 0, (("mask.steps", 0),)))
+
+
+def test_a_task_that_trains_its_weights_with_its_masks_has_no_random_init_control():
+    # transfer learns weights and masks jointly: train.steps=0 would leave nothing to compare
+    with pytest.raises(ModbenchError, match="no random-init control"):
+        prepare(RunSpec("fnn", "transfer", "smoke", 0, (("train.steps", 0),)))

@@ -53,15 +53,19 @@ class KindPipeline:
     table: Callable[[Sequence[dict]], str]  # the paper-style table of finished results
     # Whether its masks may come from any mask method (modbench.methods), or the reference only
     any_method: bool = True
+    # Whether it masks a trained network, frozen (False: its weights train with its masks, so
+    # there is no untrained network to mask and no random-init control)
+    masks_frozen_network: bool = True
 
 
 PIPELINES: Registry[KindPipeline] = Registry("pipeline")
 
 
-def registers(*kinds: str, table: Callable[[Sequence[dict]], str], any_method: bool = True):
+def registers(*kinds: str, table: Callable[[Sequence[dict]], str], any_method: bool = True,
+              masks_frozen_network: bool = True):
     """Decorator: the function is the pipeline of these task kinds, `table` their table."""
     def register(fn):
         for kind in kinds:
-            PIPELINES.register(kind, KindPipeline(fn, table, any_method))
+            PIPELINES.register(kind, KindPipeline(fn, table, any_method, masks_frozen_network))
         return fn
     return register

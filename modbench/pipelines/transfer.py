@@ -79,7 +79,8 @@ def transfer_table(runs: Sequence[dict], fmt: str = "simple") -> str:
                     tablefmt=fmt, disable_numparse=True)
 
 
-@registers("transfer", table=transfer_table, any_method=False)  # its weights train with the reference masks
+# its weights train with the reference masks: no other method, no untrained network to mask
+@registers("transfer", table=transfer_table, any_method=False, masks_frozen_network=False)
 def transfer(run: Prepared, seeds: dict, tick: Tick) -> RunOutput:
     task, phases = run.task, Phases()
     model = build_model(run.arch, task.contract, run.budget.arch_size, seeds["init"]).train(False).to(run.device)
