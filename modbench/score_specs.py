@@ -47,6 +47,12 @@ RECOVERY = (
     ScoreSpec("recovery_iou/<sub>", "planted tasks: IoU of f's kept weights with f's planted module, among the "
               "weights any sub-function mask keeps"),
     ScoreSpec("recovery_precision/<sub>", "planted tasks: the share of f's kept weights inside f's planted module"),
+    # The analyzer track's other two axes: how sparse a method's masks are, and whether they keep
+    # their function (a method can recover a partition by keeping too little to compute anything).
+    ScoreSpec("mask_density/<sub>", "planted tasks: the share of the masked weights f's mask keeps",
+              higher_is_better=False, ranked=False),
+    ScoreSpec("faithfulness/<sub>", "planted tasks: acc(f | M_f) − acc(f | unmasked), 0 when the mask loses nothing",
+              ranked=False, low=-1.0, high=1.0),
 )
 SCORES.register("specialize", (
     ScoreSpec("p_specialize", "mean over pairs of n(f | M_f) · (1 − n(g | M_f)): each mask performs its own function only"),

@@ -120,6 +120,11 @@ def test_reference_trainer_recovers_the_planted_specialisation(specialize):
     # one kept weight in the other module's tensors would already show).
     assert s["recovery_precision/add"] == s["recovery_precision/mul"] == 1.0
     assert s["recovery_iou/add"] >= 0.95 and s["recovery_iou/mul"] >= 0.95
+    # The analyzer track's other axes. The two modules are the same size, so a mask inside its
+    # own module keeps at most half the masked weights; and it keeps its operation (tolerance 0.1
+    # as for P_specialize).
+    assert s["mask_density/add"] <= 0.5 and s["mask_density/mul"] <= 0.5
+    assert s["faithfulness/add"] >= -0.1 and s["faithfulness/mul"] >= -0.1
 
 
 def test_reference_trainer_recovers_the_planted_reuse(reuse):

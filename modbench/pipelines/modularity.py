@@ -50,6 +50,9 @@ def modularity_scores(run: Prepared, frozen: FrozenModel, stages: dict[str, Mask
     truth = getattr(task, "ground_truth", None)
     if truth is not None and hasattr(frozen.module, "planted_modules"):  # how well the masks find planted modules
         scores.update(recovery_scores({f: stages[f] for f in subs}, planted_parameters(frozen.module), truth))
+        for f in subs:
+            scores[f"mask_density/{f}"] = stages[f].total_density()
+            scores[f"faithfulness/{f}"] = accuracy[f][f] - accuracy["full"][f]
     return scores, notes, accuracy, pair_sharing
 
 
