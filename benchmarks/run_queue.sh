@@ -3,6 +3,10 @@
 # Each line of QUEUE is "run ARCH TASK SEED [MORE modbench run FLAGS]", "sweep ARGS..." (convergence_sweep.py) or "sh CMD".
 # Finished lines are appended to QUEUE.done, so a restarted runner resumes; touch PAUSE to stop
 # before the next item. Runs from a clean clone CODE of main so the staged code cannot drift.
+# Start (or restart in a new session) from the committed queues, issue 21's first:
+#   git clone -q /work/main /tmp/stage/code && cat rerun/QUEUE ground_truth/QUEUE > /tmp/stage/queue
+#   cd /tmp/stage && nohup code/benchmarks/run_queue.sh >> runner.log 2>&1 &
+# Nothing else may run on the 2-core CPU meanwhile: a test file beside a run slowed it 3× (2,063 s).
 set -u
 STAGE=${STAGE:-/tmp/stage}; CODE=${CODE:-$STAGE/code}; PY=${PY:-/work/venv/bin/python}; MODBENCH=${MODBENCH:-$(dirname "$PY")/modbench}
 QUEUE=$STAGE/queue; DONE=$STAGE/queue.done; touch "$DONE"
