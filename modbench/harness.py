@@ -147,7 +147,7 @@ def prepare(spec: RunSpec) -> Prepared:
     if method.name != REFERENCE and not pipeline.any_method:
         raise ModbenchError(f"task {spec.task!r} ({task.kind}) trains its masks with the reference method only; "
                             f"drop mask.method={method.name} or pick a task of another kind")
-    if budget.train.steps == 0 and not pipeline.masks_frozen_network:
+    if ("train.steps", 0) in spec.overrides and not pipeline.masks_frozen_network:
         raise ModbenchError(f"task {spec.task!r} trains its weights together with its masks, so it has no "
                             "random-init control; drop --random-init (train.steps=0)")
     config = {
