@@ -6,7 +6,7 @@
 # Start (or restart in a new session) from the committed queues, issue 21's first:
 #   git clone -q /work/main /tmp/stage/code && cat rerun/QUEUE ground_truth/QUEUE > /tmp/stage/queue
 #   cd /tmp/stage && nohup code/benchmarks/run_queue.sh >> runner.log 2>&1 &
-# Nothing else may run on the 2-core CPU meanwhile: a test file beside a run slowed it 3× (2,063 s).
+# Nothing else may run on the 2-core CPU meanwhile: test files beside a run slowed it 2.4× (2,063 s, alone about 870 s).
 set -u
 STAGE=${STAGE:-/tmp/stage}; CODE=${CODE:-$STAGE/code}; PY=${PY:-/work/venv/bin/python}; MODBENCH=${MODBENCH:-$(dirname "$PY")/modbench}
 QUEUE=$STAGE/queue; DONE=$STAGE/queue.done; touch "$DONE"

@@ -13,6 +13,7 @@ from modbench.archs import ARCHS
 from modbench.harness import RunSpec, prepare, run_one
 from modbench.tasks import TASKS
 from modbench.tasks.teacher import TeacherSpecialize, teacher_labels, teacher_weights
+from test_planted import SMALL  # the planted tests' settings: both functions learned, masks settled in seconds
 
 
 class SmallTeacher(TeacherSpecialize):
@@ -21,10 +22,6 @@ class SmallTeacher(TeacherSpecialize):
     n_columns = 6 + 1 + 2
 
 
-# Chosen before any score was read, for the students to learn both teachers (≥ 95 %) and the masks
-# to settle within seconds: the quick tier's cosine-decayed mask rate 0.1 (test_planted's SMALL).
-SMALL = (("train.steps", 1500), ("train.batch_size", 64), ("arch_size.hidden", [64, 64]), ("mask.steps", 500),
-         ("mask.batch_size", 64), ("mask.lr", 0.1), ("mask.lr_schedule", "cosine"), ("mask.beta", 1e-4))
 
 
 @pytest.fixture(scope="module")

@@ -60,7 +60,7 @@ QUICK_PER_MODULE = {"comparison__sort": (3_000, (2_400,), 1_000, 64)}
 # paper's constant 0.03 for 1,000 steps add_or_sub's LSTM left 0.54 of its logits undecided and
 # place_value's Transformer lost 40.6 points; at 0.1 on a cosine for 3,000 steps 0.27 and 0.18
 # stay undecided with the control mask faithful (README, "Choosing the quick tier's mask settings").
-# 3,000 steps is what sort's Transformer run affords (masks 173 s per 1,000 steps, run 726 s).
+# 3,000 steps is what sort's Transformer run affords (its v1 run: masks 173 s at 1,000 steps, run 726 s).
 QUICK_MASK = {"steps": 3_000, "lr": 0.1, "lr_schedule": "cosine"}
 # Task versions per module (the changelog above).
 VERSIONS = {"arithmetic__add_or_sub": 2, "comparison__sort": 3, "numbers__place_value": 2, "algebra__linear_1d": 3}
