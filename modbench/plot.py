@@ -162,7 +162,9 @@ def curve_figure(curve: dict):
         values = [p["scores"].get(score) for p in points]
         if any(v is not None for v in values):
             ax.plot(density, [np.nan if v is None else v for v in values], marker="o", label=score)
-    ax.plot(density, [p["control_accuracy"] for p in points], "k--", label="control accuracy")
+    control = [p.get("control_accuracy") for p in points]
+    if any(v is not None for v in control):  # transfer has no control mask
+        ax.plot(density, [np.nan if v is None else v for v in control], "k--", label="control accuracy")
     for p in points:
         ax.annotate(f"β {p['beta']:g}", (p["density"], 0), fontsize=6, rotation=90, va="bottom")
     ax.set_xlabel("density of the sub-function masks")

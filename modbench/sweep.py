@@ -47,6 +47,13 @@ def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
+def _control_accuracy(run: dict) -> float | None:
+    """The control mask's mean accuracy over the family's reference sets; None for transfer, which
+    has no control mask (its weights and masks train jointly)."""
+    control = run["accuracy"].get("control", {})
+    return _mean([control[s] for s in run["convergence"]["reference_sets"] if s in control])
+
+
 def density_curve(folders: Sequence[Path], betas: Sequence[float]) -> dict:
     """curve.json from the finished results of each β's folder."""
     points, names = [], {}
@@ -57,8 +64,7 @@ def density_curve(folders: Sequence[Path], betas: Sequence[float]) -> dict:
         names = {"task": runs[0]["task"]["name"], "arch": runs[0]["architecture"]["name"], "tier": runs[0]["tier"]}
         subs = runs[0]["task"]["subfunctions"]
         density = _mean([sum(r["masks"]["density"][f] for f in subs) / len(subs) for r in runs])
-        control = _mean([_mean([r["accuracy"]["control"][s] for s in r["convergence"]["reference_sets"]
-                                if s in r["accuracy"]["control"]]) for r in runs])
+        control = _mean([a for a in map(_control_accuracy, runs) if a is not None])
         scores = {s: _mean([r["scores"][s] for r in runs if r["scores"].get(s) is not None])
                   for s in runs[0]["scores"]}
         points.append({"beta": beta, "seeds": len(runs), "density": density, "control_accuracy": control,

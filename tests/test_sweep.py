@@ -59,3 +59,17 @@ def test_a_sweep_needs_two_betas_and_a_curve_file_its_keys(tmp_path, capsys):
     (tmp_path / "curve.json").write_text('{"task": "addmul"}')
     with pytest.raises(ModbenchError, match="not a sweep curve"):
         load_curve(tmp_path / "curve.json")
+
+
+def test_transfer_has_no_control_mask_so_its_curve_has_no_control_accuracy():
+    from modbench.plot import curve_figure
+    from modbench.sweep import _control_accuracy
+
+    masked = {"accuracy": {"control": {"add": 0.9, "mul": 0.7, "full": 0.1}}, "convergence": {"reference_sets": ["add", "mul"]}}
+    assert _control_accuracy(masked) == pytest.approx(0.8)  # the reference sets' mean, not every set's
+    transfer = {"accuracy": {"task0": {"task0": 0.7}}, "convergence": {"reference_sets": []}}
+    assert _control_accuracy(transfer) is None
+    points = [{"beta": b, "density": d, "control_accuracy": None, "scores": {"task_accuracy": 0.7}}
+              for b, d in ((1e-3, 0.05), (2e-3, 0.03))]
+    fig = curve_figure({"points": points, "area_under_curve": {"task_accuracy": 0.7}})
+    assert [line.get_label() for line in fig.axes[0].get_lines()] == ["task_accuracy"]
