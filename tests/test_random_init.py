@@ -1,5 +1,7 @@
 """The random-init control (`modbench run --random-init`): the same run on the untrained network,
 shown beside the trained runs' scores and never counted as one of their seeds."""
+from pathlib import Path
+
 import pytest
 
 from modbench.archs import ARCHS, build_model
@@ -55,3 +57,11 @@ def test_a_task_that_trains_its_weights_with_its_masks_has_no_random_init_contro
     # transfer learns weights and masks jointly: train.steps=0 would leave nothing to compare
     with pytest.raises(ModbenchError, match="no random-init control"):
         prepare(RunSpec("fnn", "transfer", "smoke", 0, (("train.steps", 0),)))
+
+
+def test_a_joint_training_task_is_counted_as_seeds_not_as_its_own_control():
+    # transfer records 0 training steps in every run (its weights train in the mask stages);
+    # read as controls, its results vanished from the board (its table was empty from acc1225 on)
+    committed = Path(__file__).resolve().parents[1] / "baselines" / "transfer"
+    entries = collect([committed]).for_task("transfer")
+    assert entries and all(e.seeds and not e.random_init for e in entries)

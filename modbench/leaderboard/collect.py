@@ -95,8 +95,11 @@ class Collection:
 
 
 def is_random_init(result: dict) -> bool:
-    """The random-init control (`modbench run --random-init`): masks on a network never trained."""
-    return result["config"]["train"].get("steps") == 0
+    """The random-init control (`modbench run --random-init`): masks on a network never trained.
+    No training steps alone does not say it: a task whose weights train with its masks (transfer)
+    has 0 training steps in every run and no unmasked network to match (its faithfulness sets,
+    recorded as `reference_sets`, are empty), and `modbench run` refuses it --random-init."""
+    return result["config"]["train"].get("steps") == 0 and bool(result["convergence"]["reference_sets"])
 
 
 def result_files(folders: Sequence[Path]) -> list[tuple[Path, str]]:
