@@ -139,7 +139,7 @@ def prepare(spec: RunSpec) -> Prepared:
                else f"the task runs only {', '.join(task_cls.archs or ())}")
         raise ModbenchError(f"architecture {spec.arch!r} does not run task {spec.task!r}: {why}; "
                             "see `modbench ls archs`")
-    task = task_instance(spec.task, spec.source)
+    task = task_instance(spec.task, spec.source).for_tier(spec.tier)
     budget = task.budget(spec.tier, spec.arch)
     if budget.arch_size is None:  # the architecture's own size for this tier (and the task's size group)
         budget = dataclasses.replace(budget, arch_size=arch.size(task.size_group, spec.tier))

@@ -115,8 +115,9 @@ def test_mask_stability_smoke_run(tmp_path):
     result = harness.run_and_save(run, tmp_path)
     assert result["status"] == "ok", result["error"]
     pairs = result["details"]["pairs"]
-    assert len(pairs) == 10 and all(a != b for a, b in pairs)
-    assert pairs == [list(p) for p in TASKS.get("mask_stability").pairs()]  # the task's, not the seed's
+    assert len(pairs) == 5 and all(a != b for a, b in pairs)  # the smoke tier's 5 of the 10 drawn
+    assert pairs == [list(p) for p in TASKS.get("mask_stability").drawn_pairs()[:5]]  # the task's, not the seed's
+    assert set(result["accuracy"]) == {"full", "control", *(f"pair{i}_{s}" for i in range(5) for s in "ab")}
     ious = [v for v in result["details"]["iou"].values() if v is not None]
     assert result["scores"]["stability_iou"] == pytest.approx(sum(ious) / len(ious))
     assert all(0 <= v <= 1 for v in ious)
@@ -126,9 +127,23 @@ def test_mask_stability_smoke_run(tmp_path):
 
 def test_mask_stability_pairs_are_distinct_unordered_pairs():
     """v2 drew ordered pairs with repetition and got both (6, 4) and (4, 6): one sub-task twice."""
-    pairs = TASKS.get("mask_stability").pairs()
+    pairs = TASKS.get("mask_stability").drawn_pairs()
     assert len(pairs) == 10 and all(a < b for a, b in pairs)
     assert len({frozenset(p) for p in pairs}) == 10
+
+
+def test_the_quick_tier_trains_the_first_five_pairs_and_the_paper_tier_all_ten():
+    """v3's 21 mask stages took a quick ResNet run about 1,500 s, over the tier's 20 minutes."""
+    quick = harness.prepare(harness.RunSpec("resnet", "mask_stability", "quick", 0, source=SOURCE))
+    paper = harness.prepare(harness.RunSpec("resnet", "mask_stability", "paper", 0, source=SOURCE))
+    assert quick.task.subfunctions == tuple(f"pair{i}_{s}" for i in range(5) for s in "ab")
+    assert len(paper.task.subfunctions) == 20 and paper.task.pairs() == TASKS.get("mask_stability").drawn_pairs()
+    assert quick.task.pairs() == paper.task.pairs()[:5]
+    assert quick.total_steps == quick.budget.train.steps + 11 * quick.budget.mask.steps  # control + 10 masks
+    # each pair's sub-function trains on exactly its two classes
+    a, b = quick.task.pairs()[4]
+    _, y = quick.task.sample("pair4_b", 256, torch.Generator().manual_seed(0))
+    assert set(y.tolist()) == {a, b}
 
 
 def test_transfer_permutations_follow_the_paper():

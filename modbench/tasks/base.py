@@ -64,6 +64,12 @@ class Task(ABC):
         """Masks a run trains (for progress bars): the control mask and one per sub-function."""
         return 1 + len(self.subfunctions)
 
+    def for_tier(self, tier: str) -> "Task":
+        """The task as a run of `tier` sees it: itself, unless a tier runs fewer sub-functions
+        (mask_stability's quick tier: fewer class pairs, so a ResNet run fits its 20 minutes)."""
+        self.check_tier(tier)
+        return self
+
     @abstractmethod
     def budget(self, tier: str, arch: str) -> TierBudget:
         """The resolved training and mask configuration for this tier and architecture."""
