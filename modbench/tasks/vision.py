@@ -158,7 +158,7 @@ class MaskStability(ImageTask):
     description = "IoU of two masks trained with different seeds on the same 2-class data (paper §4.10)"
     n_pairs: ClassVar[int] = 10  # the paper's 10 random pairs (§4.10)
     # Pairs a tier trains, the first of the drawn ones: 21 mask stages of a quick ResNet run took
-    # about 1,500 s (v3, seed 0, alone), 11 take about 700 s (class_removal v3: 673-750 s).
+    # 1,506 s (v3, seed 0, alone), over the tier's 20 minutes; 11 took 877 and 952 s (v4, seeds 0, 1).
     pairs_per_tier: ClassVar[dict[str, int]] = {"smoke": 5, "quick": 5, "paper": 10}
     size_group = "mask_stability"  # the CNN without dropout (archs/cnn.py)
     subfunctions = tuple(f"pair{i}_{side}" for i in range(10) for side in "ab")
