@@ -159,9 +159,9 @@ class MaskStability(ImageTask):
     n_pairs: ClassVar[int] = 10  # the paper's 10 random pairs (§4.10)
     # Pairs a tier trains, the first of the drawn ones: 21 mask stages of a quick ResNet run took
     # 1,506 s (v3, seed 0, alone), over the tier's 20 minutes; 11 took 877 and 952 s (v4, seeds 0, 1).
-    pairs_per_tier: ClassVar[dict[str, int]] = {"smoke": 5, "quick": 5, "paper": 10}
+    pairs_per_tier: ClassVar[dict[str, int]] = {"smoke": 5, "quick": 5, "paper": n_pairs}
     size_group = "mask_stability"  # the CNN without dropout (archs/cnn.py)
-    subfunctions = tuple(f"pair{i}_{side}" for i in range(10) for side in "ab")
+    subfunctions = tuple(f"pair{i}_{side}" for i in range(n_pairs) for side in "ab")
 
     def for_tier(self, tier: str) -> "MaskStability":
         self.check_tier(tier)
