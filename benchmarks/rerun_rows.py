@@ -1,0 +1,95 @@
+"""Print the rows that summarise a re-run task: rerun/README's table and the README's
+convergence table, read from the committed result files (issue 21).
+
+Earlier sessions kept these helpers in /tmp, which is wiped between sessions; the rows are
+derived from the result files alone, so anyone can regenerate and check them.
+
+    python benchmarks/rerun_rows.py rerun/math_sort [--walls-from-timings]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from pathlib import Path
+
+
+def load_runs(task_dir: Path) -> dict[str, list[dict]]:
+    """Quick-tier results per architecture, ordered by seed: {arch: [result, ...]}."""
+    runs: dict[str, list[dict]] = {}
+    for arch_dir in sorted(p for p in task_dir.iterdir() if p.is_dir()):
+        files = sorted((arch_dir / "quick").glob("seed*/result.json"),
+                       key=lambda f: int(f.parent.name.removeprefix("seed")))
+        if files:
+            runs[arch_dir.name] = [json.loads(f.read_text()) for f in files]
+    return runs
+
+
+def control_drop_points(result: dict) -> list[float]:
+    """Unmasked minus control-mask accuracy on each reference set, in points."""
+    acc, sets = result["accuracy"], result["convergence"]["reference_sets"]
+    return [100 * (acc["full"][s] - acc["control"][s]) for s in sets]
+
+
+def joined(values, fmt: str) -> str:
+    return ", ".join(format(v, fmt) for v in values)
+
+
+def rerun_row(task: str, version: int, arch: str, results: list[dict]) -> str:
+    """One row of rerun/README.md's table."""
+    conv = [r["convergence"] for r in results]
+    crit = conv[0]["criterion"]
+    sets = conv[0]["reference_sets"]
+    undecided = [max(s["undecided"] for s in c["stages"].values()) for c in conv]
+    late = [min((s["late_iou"] for s in c["stages"].values() if s["late_iou"] is not None), default=None)
+            for c in conv]
+    drops = [max(control_drop_points(r)) for r in results]
+    seeds = [r["seeds"]["run"] for r in results]
+    walls = [r["wall_time_s"]["total"] for r in results]
+    n_ok = sum(c["converged"] for c in conv)
+    parts = [f"largest undecided share per run {joined(undecided, '.2f')}, at most {crit['max_undecided']:.2f}"]
+    if all(v is not None for v in late):
+        parts.append(f"smallest late IoU per run {joined(late, '.3f')}, at least {crit['min_late_iou']:.2f}")
+    parts.append(f"control mask {joined(drops, '.1f')} points below the unmasked network on "
+                 f"{', '.join(sets)}, at most {100 * crit['max_control_drop']:g}")
+    if "iid_acc" in results[0]["scores"]:
+        parts.append(f"{sets[0]} accuracy {joined((r['scores']['iid_acc'] for r in results), '.3f')}")
+    return (f"| {task} (v{version}) | {arch} | {', '.join(map(str, seeds))} | {joined(walls, '.0f')} s | "
+            f"{n_ok} of {len(results)} ({'; '.join(parts)}) |")
+
+
+def convergence_row(task: str, version: int, runs: dict[str, list[dict]]) -> str:
+    """One row of the README's convergence table (all architectures of the task)."""
+    archs = list(runs)
+    n_ok = [str(sum(r["convergence"]["converged"] for r in runs[a])) for a in archs]
+    undecided = [statistics.fmean(r["convergence"]["stages"]["control"]["undecided"] for r in runs[a])
+                 for a in archs]
+    drops = []
+    for a in archs:
+        d = [max(control_drop_points(r)) for r in runs[a]]
+        lo, hi = (f"{v:.1f}".replace("-", "−") for v in (min(d), max(d)))  # the README's minus sign
+        drops.append(lo if lo == hi else f"{lo} to {hi}")
+    return (f"| `{task}` v{version} (re-run, now committed) | {' / '.join(archs)} | {' / '.join(n_ok)} | "
+            f"{' / '.join(f'{u:.3f}' for u in undecided)} | {' / '.join(drops)} |")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("task_dir", type=Path, help="a task folder: rerun/<task> or baselines/<task>")
+    args = parser.parse_args(argv)
+    runs = load_runs(args.task_dir)
+    if not runs:
+        print(f"no quick-tier result files under {args.task_dir}: pass a folder like rerun/math_sort",
+              file=sys.stderr)
+        return 2
+    first = next(iter(runs.values()))[0]
+    task, version = first["task"]["name"], first["task"]["version"]
+    for arch, results in runs.items():
+        print(rerun_row(task, version, arch, results))
+    print(convergence_row(task, version, runs))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

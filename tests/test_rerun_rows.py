@@ -1,0 +1,46 @@
+"""benchmarks/rerun_rows.py: the summary rows quote the worst stage of each run, not the first."""
+import importlib.util
+import json
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "rerun_rows.py"
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location("rerun_rows", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _result(seed: int, undecided: tuple[float, float], late_iou: tuple[float, float],
+            full: float, control: float, converged: bool) -> dict:
+    stages = {name: {"undecided": u, "late_iou": i} for name, u, i in zip(("control", "hard"), undecided, late_iou)}
+    return {"task": {"name": "math_sort", "version": 3}, "seeds": {"run": seed},
+            "wall_time_s": {"total": 1000.0 + seed}, "scores": {"iid_acc": full},
+            "accuracy": {"full": {"interpolate": full}, "control": {"interpolate": control}},
+            "convergence": {"stages": stages, "converged": converged, "reference_sets": ["interpolate"],
+                            "criterion": {"max_undecided": 0.1, "min_late_iou": 0.98, "max_control_drop": 0.02}}}
+
+
+def test_rows_quote_the_worst_stage_and_the_control_drop(tmp_path):
+    runs = [_result(0, (0.05, 0.30), (0.99, 0.95), full=0.90, control=0.85, converged=False),
+            _result(1, (0.04, 0.06), (0.995, 0.99), full=0.90, control=0.91, converged=True)]
+    for r in runs:
+        f = tmp_path / "math_sort" / "lstm_seq2seq" / "quick" / f"seed{r['seeds']['run']}" / "result.json"
+        f.parent.mkdir(parents=True)
+        f.write_text(json.dumps(r))
+    rows = _load()
+    loaded = rows.load_runs(tmp_path / "math_sort")
+    line = rows.rerun_row("math_sort", 3, "lstm_seq2seq", loaded["lstm_seq2seq"])
+    # the hard stage (0.30, IoU 0.95) is worse than the control stage in seed 0
+    assert "1 of 2" in line and "per run 0.30, 0.06" in line and "per run 0.950, 0.990" in line
+    assert "control mask 5.0, -1.0 points below" in line and "1000, 1001 s" in line
+    table = rows.convergence_row("math_sort", 3, loaded)
+    # mean control-stage undecided (0.05 + 0.04) / 2; the README's minus sign on the drop range
+    assert "| 1 | 0.045 | −1.0 to 5.0 |" in table
+
+
+def test_an_empty_folder_is_one_clear_line(tmp_path, capsys):
+    assert _load().main([str(tmp_path)]) == 2
+    assert "no quick-tier result files" in capsys.readouterr().err
