@@ -32,8 +32,14 @@ def control_drop_points(result: dict) -> list[float]:
     return [100 * (acc["full"][s] - acc["control"][s]) for s in sets]
 
 
+def shown(value: float, fmt: str) -> str:
+    """`value` formatted, never as "-0.0" (a drop of -0.04 points reads 0.0)."""
+    text = format(value, fmt)
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
 def joined(values, fmt: str) -> str:
-    return ", ".join(format(v, fmt) for v in values)
+    return ", ".join(shown(v, fmt) for v in values)
 
 
 def rerun_row(task: str, version: int, arch: str, results: list[dict]) -> str:
@@ -68,7 +74,7 @@ def convergence_row(task: str, version: int, runs: dict[str, list[dict]]) -> str
     drops = []
     for a in archs:
         d = [max(control_drop_points(r)) for r in runs[a]]
-        lo, hi = (f"{v:.1f}".replace("-", "−") for v in (min(d), max(d)))  # the README's minus sign
+        lo, hi = (shown(v, ".1f").replace("-", "−") for v in (min(d), max(d)))  # the README's minus sign
         drops.append(lo if lo == hi else f"{lo} to {hi}")
     return (f"| `{task}` v{version} (re-run, now committed) | {' / '.join(archs)} | {' / '.join(n_ok)} | "
             f"{' / '.join(f'{u:.3f}' for u in undecided)} | {' / '.join(drops)} |")

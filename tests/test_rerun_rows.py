@@ -41,6 +41,11 @@ def test_rows_quote_the_worst_stage_and_the_control_drop(tmp_path):
     assert "| 1 | 0.045 | −1.0 to 5.0 |" in table
 
 
+def test_a_drop_that_rounds_to_zero_never_reads_minus_zero():
+    rows = _load()
+    assert rows.shown(-0.04, ".1f") == "0.0" and rows.shown(-0.06, ".1f") == "-0.1"
+
+
 def test_an_empty_folder_is_one_clear_line(tmp_path, capsys):
     assert _load().main([str(tmp_path)]) == 2
     assert "no quick-tier result files" in capsys.readouterr().err
