@@ -4,6 +4,7 @@
 # Finished lines are appended to QUEUE.done, so a restarted runner resumes; touch PAUSE to stop
 # before the next item. Runs from a clean clone CODE of main so the staged code cannot drift.
 # Start (or restart in a new session) from the committed queues, issue 21's first:
+#   python3 -m venv /work/venv && /work/venv/bin/pip install -q -e '/work/main[test]'   # a new machine has none
 #   git clone -q /work/main /tmp/stage/code && cat rerun/QUEUE ground_truth/QUEUE > /tmp/stage/queue
 #   cd /tmp/stage && nohup code/benchmarks/run_queue.sh >> runner.log 2>&1 &
 # Nothing else may run on the 2-core CPU meanwhile: test files beside a run slowed it 2.4× (2,063 s, alone about 870 s).
