@@ -4,15 +4,17 @@ convergence table, read from the committed result files (issue 21).
 Earlier sessions kept these helpers in /tmp, which is wiped between sessions; the rows are
 derived from the result files alone, so anyone can regenerate and check them.
 
-    python benchmarks/rerun_rows.py rerun/math_sort [--walls-from-timings]
+    python benchmarks/rerun_rows.py rerun/math_sort
 """
 from __future__ import annotations
 
 import argparse
-import json
+import math
 import statistics
 import sys
 from pathlib import Path
+
+from modbench.results import read_json  # bounded, one-line errors; no torch
 
 
 def load_runs(task_dir: Path) -> dict[str, list[dict]]:
@@ -22,7 +24,7 @@ def load_runs(task_dir: Path) -> dict[str, list[dict]]:
         files = sorted((arch_dir / "quick").glob("seed*/result.json"),
                        key=lambda f: int(f.parent.name.removeprefix("seed")))
         if files:
-            runs[arch_dir.name] = [json.loads(f.read_text()) for f in files]
+            runs[arch_dir.name] = [read_json(f) for f in files]
     return runs
 
 
@@ -30,6 +32,13 @@ def control_drop_points(result: dict) -> list[float]:
     """Unmasked minus control-mask accuracy on each reference set, in points."""
     acc, sets = result["accuracy"], result["convergence"]["reference_sets"]
     return [100 * (acc["full"][s] - acc["control"][s]) for s in sets]
+
+
+def control_undecided(result: dict) -> float:
+    """The control stage's undecided share; transfer has no control stage, so its largest stage's
+    (the README's convergence table says which)."""
+    stages = result["convergence"]["stages"]
+    return stages["control"]["undecided"] if "control" in stages else max(s["undecided"] for s in stages.values())
 
 
 def shown(value: float, fmt: str) -> str:
@@ -50,17 +59,18 @@ def rerun_row(task: str, version: int, arch: str, results: list[dict]) -> str:
     undecided = [max(s["undecided"] for s in c["stages"].values()) for c in conv]
     late = [min((s["late_iou"] for s in c["stages"].values() if s["late_iou"] is not None), default=None)
             for c in conv]
-    drops = [max(control_drop_points(r)) for r in results]
     seeds = [r["seeds"]["run"] for r in results]
     walls = [r["wall_time_s"]["total"] for r in results]
     n_ok = sum(c["converged"] for c in conv)
     parts = [f"largest undecided share per run {joined(undecided, '.2f')}, at most {crit['max_undecided']:.2f}"]
     if all(v is not None for v in late):
-        parts.append(f"smallest late IoU per run {joined(late, '.3f')}, at least {crit['min_late_iou']:.2f}")
-    parts.append(f"control mask {joined(drops, '.1f')} points below the unmasked network on "
-                 f"{', '.join(sets)}, at most {100 * crit['max_control_drop']:g}")
-    if "iid_acc" in results[0]["scores"]:
-        parts.append(f"{sets[0]} accuracy {joined((r['scores']['iid_acc'] for r in results), '.3f')}")
+        floored = [math.floor(v * 1e3) / 1e3 for v in late]  # as gating.py: 0.9796 must not read 0.980
+        parts.append(f"smallest late IoU per run {joined(floored, '.3f')}, at least {crit['min_late_iou']:.2f}")
+    if sets:  # transfer has none: its weights and masks train together
+        drops = [max(control_drop_points(r)) for r in results]
+        parts.append(f"control mask {joined(drops, '.1f')} points below the unmasked network on "
+                     f"{', '.join(sets)}, at most {100 * crit['max_control_drop']:g}")
+        parts.append(f"unmasked accuracy on {sets[0]} {joined((r['accuracy']['full'][sets[0]] for r in results), '.3f')}")
     return (f"| {task} (v{version}) | {arch} | {', '.join(map(str, seeds))} | {joined(walls, '.0f')} s | "
             f"{n_ok} of {len(results)} ({'; '.join(parts)}) |")
 
@@ -69,11 +79,13 @@ def convergence_row(task: str, version: int, runs: dict[str, list[dict]]) -> str
     """One row of the README's convergence table (all architectures of the task)."""
     archs = list(runs)
     n_ok = [str(sum(r["convergence"]["converged"] for r in runs[a])) for a in archs]
-    undecided = [statistics.fmean(r["convergence"]["stages"]["control"]["undecided"] for r in runs[a])
-                 for a in archs]
+    undecided = [statistics.fmean(control_undecided(r) for r in runs[a]) for a in archs]
     drops = []
     for a in archs:
-        d = [max(control_drop_points(r)) for r in runs[a]]
+        d = [max(control_drop_points(r), default=math.nan) for r in runs[a]]
+        if any(math.isnan(v) for v in d):
+            drops.append("–")
+            continue
         lo, hi = (shown(v, ".1f").replace("-", "−") for v in (min(d), max(d)))  # the README's minus sign
         drops.append(lo if lo == hi else f"{lo} to {hi}")
     return (f"| `{task}` v{version} (re-run, now committed) | {' / '.join(archs)} | {' / '.join(n_ok)} | "

@@ -41,6 +41,17 @@ def test_rows_quote_the_worst_stage_and_the_control_drop(tmp_path):
     assert "| 1 | 0.045 | −1.0 to 5.0 |" in table
 
 
+def test_transfer_without_control_stage_or_reference_set_reads_its_largest_stage(tmp_path):
+    result = _result(0, (0.03, 0.07), (0.99, 0.985), full=0.9, control=0.9, converged=True)
+    result["convergence"]["stages"] = {"task0": result["convergence"]["stages"].pop("control"),
+                                       "task1": result["convergence"]["stages"].pop("hard")}
+    result["convergence"]["reference_sets"] = []
+    rows = _load()
+    line = rows.rerun_row("transfer", 2, "fnn", [result])
+    assert "per run 0.07" in line and "control mask" not in line
+    assert rows.convergence_row("transfer", 2, {"fnn": [result]}).endswith("| 1 | 0.070 | – |")
+
+
 def test_a_drop_that_rounds_to_zero_never_reads_minus_zero():
     rows = _load()
     assert rows.shown(-0.04, ".1f") == "0.0" and rows.shown(-0.06, ".1f") == "-0.1"
