@@ -92,9 +92,47 @@ def convergence_row(task: str, version: int, runs: dict[str, list[dict]]) -> str
             f"{' / '.join(f'{u:.3f}' for u in undecided)} | {' / '.join(drops)} |")
 
 
+def _spread(values: list[float], fmt: str, sep: str = "-") -> str:
+    """"lo-hi", or one value when all agree (the README's ranges; signed ones read "lo to hi")."""
+    lo, hi = (shown(v, fmt).replace("-", "−") for v in (min(values), max(values)))
+    return lo if lo == hi else f"{lo}{sep}{hi}"
+
+
+def findings_row(arch: str, results: list[dict]) -> str:
+    """One row of a mathematics task's findings table in the README ("DeepMind Mathematics, quick
+    tier"): accuracies in %, mean ± sample std over seeds, then per-seed combination dependence
+    with its null (mean of the draws), and the convergence ranges. The board gives the CIs."""
+    def pct(stage: str, split: str) -> str:
+        values = [100 * r["accuracy"][stage][split] for r in results if split in r["accuracy"][stage]]
+        if not values:
+            return "–"  # linear_1d has no extrapolation set
+        sd = statistics.stdev(values) if len(values) > 1 else 0.0
+        return f"{statistics.fmean(values):.1f} ± {sd:.1f}"
+
+    combos = []
+    for r in results:
+        score = r["scores"].get("combination_dependence/hard")
+        null = [v for v in ((r.get("nulls") or {}).get("scores") or {}).get("combination_dependence/hard", []) if v is not None]
+        null_text = f" ({statistics.fmean(null):.3f})" if null else ""
+        combos.append("null" if score is None else f"{score:.3f}{null_text}")
+    conv = [r["convergence"] for r in results]
+    undecided = [max(s["undecided"] for s in c["stages"].values()) for c in conv]
+    late = [math.floor(min(s["late_iou"] for s in c["stages"].values()) * 1e3) / 1e3 for c in conv
+            if all(s.get("late_iou") is not None for s in c["stages"].values())]  # schema 2 has none
+    drops = [max(control_drop_points(r)) for r in results]
+    walls = [r["wall_time_s"]["total"] for r in results]
+    cells = [pct("full", "interpolate"), pct("full", "extrapolate"), pct("full", "hard"),
+             pct("control", "hard"), pct("hard", "hard"), pct("hard", "easy"), ", ".join(combos),
+             _spread(undecided, ".2f"), _spread(late, ".3f") if late else "–", _spread(drops, ".1f", " to "),
+             f"{min(walls):,.0f}-{max(walls):,.0f} s"]
+    return f"| {arch} | " + " | ".join(cells) + " |"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("task_dir", type=Path, help="a task folder: rerun/<task> or baselines/<task>")
+    parser.add_argument("--findings", action="store_true",
+                        help="print a mathematics task's findings-table rows instead")
     args = parser.parse_args(argv)
     runs = load_runs(args.task_dir)
     if not runs:
@@ -103,6 +141,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     first = next(iter(runs.values()))[0]
     task, version = first["task"]["name"], first["task"]["version"]
+    if args.findings:
+        for arch, results in runs.items():
+            print(findings_row(arch, results))
+        return 0
     for arch, results in runs.items():
         print(rerun_row(task, version, arch, results))
     print(convergence_row(task, version, runs))

@@ -60,3 +60,22 @@ def test_a_drop_that_rounds_to_zero_never_reads_minus_zero():
 def test_an_empty_folder_is_one_clear_line(tmp_path, capsys):
     assert _load().main([str(tmp_path)]) == 2
     assert "no quick-tier result files" in capsys.readouterr().err
+
+
+def test_findings_row_gives_mean_and_sample_std_and_marks_missing_sets():
+    """linear_1d has no extrapolation set ("–"); an unlearned function's score is "null"; the null
+    shown beside a score is the mean of its draws, skipping draws that came out null."""
+    rows = _load()
+    runs = []
+    for seed, (full, score) in enumerate([(0.80, 0.2), (0.90, None)]):
+        r = _result(seed, (0.30, 0.20), (0.99, 0.985), full=full, control=full - 0.03, converged=False)
+        r["accuracy"]["full"]["hard"] = r["accuracy"]["control"]["hard"] = 0.5
+        r["accuracy"]["hard"] = {"easy": 0.9, "hard": 0.4}
+        r["scores"]["combination_dependence/hard"] = score
+        r["nulls"] = {"scores": {"combination_dependence/hard": [0.6, None, 0.8]}}
+        runs.append(r)
+    cells = rows.findings_row("lstm_seq2seq", runs).split(" | ")
+    # interpolate 80 and 90 %: mean 85.0, sample std 7.1 (population std would read 5.0)
+    assert cells[1] == "85.0 ± 7.1" and cells[2] == "–"
+    assert cells[7] == "0.200 (0.700), null"
+    assert cells[8] == "0.30" and cells[9] == "0.985" and cells[10] == "3.0"
