@@ -5,6 +5,7 @@ Earlier sessions kept these helpers in /tmp, which is wiped between sessions; th
 derived from the result files alone, so anyone can regenerate and check them.
 
     python benchmarks/rerun_rows.py rerun/math_sort
+    python benchmarks/rerun_rows.py baselines/math_sort --findings   # the README's findings table
 """
 from __future__ import annotations
 
@@ -115,6 +116,8 @@ def findings_row(arch: str, results: list[dict]) -> str:
         null = [v for v in ((r.get("nulls") or {}).get("scores") or {}).get("combination_dependence/hard", []) if v is not None]
         null_text = f" ({statistics.fmean(null):.3f})" if null else ""
         combos.append("null" if score is None else f"{score:.3f}{null_text}")
+    if all(c == "null" for c in combos):
+        combos = [f"null ({len(combos)} of {len(combos)})"]
     conv = [r["convergence"] for r in results]
     undecided = [max(s["undecided"] for s in c["stages"].values()) for c in conv]
     late = [math.floor(min(s["late_iou"] for s in c["stages"].values()) * 1e3) / 1e3 for c in conv
@@ -124,7 +127,7 @@ def findings_row(arch: str, results: list[dict]) -> str:
     cells = [pct("full", "interpolate"), pct("full", "extrapolate"), pct("full", "hard"),
              pct("control", "hard"), pct("hard", "hard"), pct("hard", "easy"), ", ".join(combos),
              _spread(undecided, ".2f"), _spread(late, ".3f") if late else "–", _spread(drops, ".1f", " to "),
-             f"{min(walls):,.0f}-{max(walls):,.0f} s"]
+             _spread(walls, ",.0f") + " s"]
     return f"| {arch} | " + " | ".join(cells) + " |"
 
 

@@ -78,4 +78,7 @@ def test_findings_row_gives_mean_and_sample_std_and_marks_missing_sets():
     # interpolate 80 and 90 %: mean 85.0, sample std 7.1 (population std would read 5.0)
     assert cells[1] == "85.0 ± 7.1" and cells[2] == "–"
     assert cells[7] == "0.200 (0.700), null"
-    assert cells[8] == "0.30" and cells[9] == "0.985" and cells[10] == "3.0"
+    assert cells[8] == "0.30" and cells[9] == "0.985" and cells[10] == "3.0" and cells[11] == "1,000-1,001 s |"
+    for r in runs:
+        r["scores"]["combination_dependence/hard"] = None
+    assert " | null (2 of 2) | " in rows.findings_row("lstm_seq2seq", runs)
