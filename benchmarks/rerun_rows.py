@@ -48,6 +48,18 @@ def shown(value: float, fmt: str) -> str:
     return text[1:] if text.startswith("-") and float(text) == 0 else text
 
 
+def largest_undecided(conv: dict) -> float:
+    """A run's worst stage: the largest undecided share over its mask stages."""
+    return max(s["undecided"] for s in conv["stages"].values())
+
+
+def smallest_late_iou(conv: dict) -> float | None:
+    """A run's smallest late IoU, floored to 3 digits as gating.py floors to 4 (0.9796 must not
+    read 0.980); None for results without late flips (schema 2)."""
+    values = [s["late_iou"] for s in conv["stages"].values()]
+    return None if any(v is None for v in values) else math.floor(min(values) * 1e3) / 1e3
+
+
 def joined(values, fmt: str) -> str:
     return ", ".join(shown(v, fmt) for v in values)
 
@@ -57,16 +69,14 @@ def rerun_row(task: str, version: int, arch: str, results: list[dict]) -> str:
     conv = [r["convergence"] for r in results]
     crit = conv[0]["criterion"]
     sets = conv[0]["reference_sets"]
-    undecided = [max(s["undecided"] for s in c["stages"].values()) for c in conv]
-    late = [min((s["late_iou"] for s in c["stages"].values() if s["late_iou"] is not None), default=None)
-            for c in conv]
+    undecided = [largest_undecided(c) for c in conv]
+    late = [smallest_late_iou(c) for c in conv]
     seeds = [r["seeds"]["run"] for r in results]
     walls = [r["wall_time_s"]["total"] for r in results]
     n_ok = sum(c["converged"] for c in conv)
     parts = [f"largest undecided share per run {joined(undecided, '.2f')}, at most {crit['max_undecided']:.2f}"]
     if all(v is not None for v in late):
-        floored = [math.floor(v * 1e3) / 1e3 for v in late]  # as gating.py: 0.9796 must not read 0.980
-        parts.append(f"smallest late IoU per run {joined(floored, '.3f')}, at least {crit['min_late_iou']:.2f}")
+        parts.append(f"smallest late IoU per run {joined(late, '.3f')}, at least {crit['min_late_iou']:.2f}")
     if sets:  # transfer has none: its weights and masks train together
         drops = [max(control_drop_points(r)) for r in results]
         parts.append(f"control mask {joined(drops, '.1f')} points below the unmasked network on "
@@ -74,6 +84,13 @@ def rerun_row(task: str, version: int, arch: str, results: list[dict]) -> str:
         parts.append(f"unmasked accuracy on {sets[0]} {joined((r['accuracy']['full'][sets[0]] for r in results), '.3f')}")
     return (f"| {task} (v{version}) | {arch} | {', '.join(map(str, seeds))} | {joined(walls, '.0f')} s | "
             f"{n_ok} of {len(results)} ({'; '.join(parts)}) |")
+
+
+def _spread(values: list[float], fmt: str, sep: str = "-") -> str:
+    """"lo-hi", or one value when all agree (the README's ranges, its minus sign; signed ones
+    read "lo to hi")."""
+    lo, hi = (shown(v, fmt).replace("-", "−") for v in (min(values), max(values)))
+    return lo if lo == hi else f"{lo}{sep}{hi}"
 
 
 def convergence_row(task: str, version: int, runs: dict[str, list[dict]]) -> str:
@@ -87,16 +104,9 @@ def convergence_row(task: str, version: int, runs: dict[str, list[dict]]) -> str
         if any(math.isnan(v) for v in d):
             drops.append("–")
             continue
-        lo, hi = (shown(v, ".1f").replace("-", "−") for v in (min(d), max(d)))  # the README's minus sign
-        drops.append(lo if lo == hi else f"{lo} to {hi}")
+        drops.append(_spread(d, ".1f", " to "))
     return (f"| `{task}` v{version} (re-run, now committed) | {' / '.join(archs)} | {' / '.join(n_ok)} | "
             f"{' / '.join(f'{u:.3f}' for u in undecided)} | {' / '.join(drops)} |")
-
-
-def _spread(values: list[float], fmt: str, sep: str = "-") -> str:
-    """"lo-hi", or one value when all agree (the README's ranges; signed ones read "lo to hi")."""
-    lo, hi = (shown(v, fmt).replace("-", "−") for v in (min(values), max(values)))
-    return lo if lo == hi else f"{lo}{sep}{hi}"
 
 
 def findings_row(arch: str, results: list[dict]) -> str:
@@ -119,9 +129,8 @@ def findings_row(arch: str, results: list[dict]) -> str:
     if all(c == "null" for c in combos):
         combos = [f"null ({len(combos)} of {len(combos)})"]
     conv = [r["convergence"] for r in results]
-    undecided = [max(s["undecided"] for s in c["stages"].values()) for c in conv]
-    late = [math.floor(min(s["late_iou"] for s in c["stages"].values()) * 1e3) / 1e3 for c in conv
-            if all(s.get("late_iou") is not None for s in c["stages"].values())]  # schema 2 has none
+    undecided = [largest_undecided(c) for c in conv]
+    late = [v for v in map(smallest_late_iou, conv) if v is not None]
     drops = [max(control_drop_points(r)) for r in results]
     walls = [r["wall_time_s"]["total"] for r in results]
     cells = [pct("full", "interpolate"), pct("full", "extrapolate"), pct("full", "hard"),
@@ -137,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--findings", action="store_true",
                         help="print a mathematics task's findings-table rows instead")
     args = parser.parse_args(argv)
-    runs = load_runs(args.task_dir)
+    runs = load_runs(args.task_dir) if args.task_dir.is_dir() else {}
     if not runs:
         print(f"no quick-tier result files under {args.task_dir}: pass a folder like rerun/math_sort",
               file=sys.stderr)
@@ -145,6 +154,10 @@ def main(argv: list[str] | None = None) -> int:
     first = next(iter(runs.values()))[0]
     task, version = first["task"]["name"], first["task"]["version"]
     if args.findings:
+        if any("hard" not in r["accuracy"] for results in runs.values() for r in results):
+            print(f"--findings reads mathematics tasks (an easy-only mask, accuracy['hard']); {task} has "
+                  f"none: drop --findings for its convergence rows", file=sys.stderr)
+            return 2
         for arch, results in runs.items():
             print(findings_row(arch, results))
         return 0

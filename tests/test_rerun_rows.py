@@ -60,6 +60,18 @@ def test_a_drop_that_rounds_to_zero_never_reads_minus_zero():
 def test_an_empty_folder_is_one_clear_line(tmp_path, capsys):
     assert _load().main([str(tmp_path)]) == 2
     assert "no quick-tier result files" in capsys.readouterr().err
+    (tmp_path / "README.md").write_text("not a task folder")
+    assert _load().main([str(tmp_path / "README.md")]) == 2
+    assert "no quick-tier result files" in capsys.readouterr().err
+
+
+def test_findings_on_a_task_without_an_easy_only_mask_is_one_clear_line(tmp_path, capsys):
+    f = tmp_path / "scan" / "lstm_seq2seq" / "quick" / "seed0" / "result.json"
+    f.parent.mkdir(parents=True)
+    f.write_text(json.dumps(_result(0, (0.3, 0.2), (0.99, 0.99), full=0.9, control=0.9, converged=False)))
+    assert _load().main([str(tmp_path / "scan"), "--findings"]) == 2
+    err = capsys.readouterr().err
+    assert "--findings reads mathematics tasks" in err and err.count("\n") == 1
 
 
 def test_findings_row_gives_mean_and_sample_std_and_marks_missing_sets():
