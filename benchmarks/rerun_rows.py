@@ -39,7 +39,7 @@ def control_undecided(result: dict) -> float:
     """The control stage's undecided share; transfer has no control stage, so its largest stage's
     (the README's convergence table says which)."""
     stages = result["convergence"]["stages"]
-    return stages["control"]["undecided"] if "control" in stages else max(s["undecided"] for s in stages.values())
+    return stages["control"]["undecided"] if "control" in stages else largest_undecided(result["convergence"])
 
 
 def shown(value: float, fmt: str) -> str:
