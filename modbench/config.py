@@ -35,6 +35,15 @@ class TrainConfig:
     # Steps after which the learning rate is multiplied by 0.1 (the paper code's `lr_sched.steps`,
     # gamma 0.1; paper_spec §2). Empty: constant rate, as in all of the paper's sweeps.
     lr_decay_at: tuple[int, ...] = ()
+    # Parts each batch is cut into, whose gradients are computed apart and summed in order
+    # (modbench.shards): a pool's processes then share the training phase. Part of the numbers:
+    # 2 shards give other bits than 1, the same for any process count.
+    shards: int = 1
+
+    def __post_init__(self) -> None:
+        if self.shards < 1 or self.shards > self.batch_size:
+            raise ModbenchError(f"train.shards must be between 1 and the batch size {self.batch_size}, "
+                                f"got {self.shards}; 1 computes each batch whole")
 
 
 @dataclass(frozen=True)

@@ -174,8 +174,11 @@ def prepare(spec: RunSpec) -> Prepared:
 
 
 def _identity_config(config: dict) -> dict:
-    """The configuration a run id hashes: a run of the reference method leaves the method out, so
-    it keeps the id it had before methods were plug-ins (committed results still verify)."""
+    """The configuration a run id hashes. Settings added later leave the id alone at their
+    defaults, so committed results keep their ids and still verify: a run of the reference
+    method leaves the method out, unsharded training (train.shards 1) the shard count."""
+    if config["train"].get("shards") == 1:
+        config = {**config, "train": {k: v for k, v in config["train"].items() if k != "shards"}}
     if config["mask"]["method"] != REFERENCE:
         return config
     return {**{k: v for k, v in config.items() if k != "method_version"},

@@ -81,10 +81,10 @@ def test_a_failing_run_is_recorded_and_the_grid_goes_on(tmp_path, monkeypatch):
 
     real = pipelines.train_weights
 
-    def broken(model, loss_fn, sample, cfg, generator, on_step=None):
+    def broken(model, loss_fn, sample, cfg, generator, *rest):
         if generator.initial_seed() == harness.derive_seeds(1, [])["train_order"]:
             raise RuntimeError("boom")
-        return real(model, loss_fn, sample, cfg, generator, on_step)
+        return real(model, loss_fn, sample, cfg, generator, *rest)
 
     monkeypatch.setattr(pipelines, "train_weights", broken)
     assert main(["run", "--arch", "fnn", "--task", "addmul", "--tier", "smoke", "--seeds", "0-2",

@@ -27,8 +27,22 @@ if TYPE_CHECKING:
     from modbench.harness import Prepared
 
 
-def train_network(run: Prepared, sub: str | None, init_seed: int, order_seed: int, on_step) -> nn.Module:
-    """A fresh network trained on sub-function/split `sub`'s data (None: the whole task)."""
+@dataclass(frozen=True)
+class TaskLoss:
+    """The task's loss on sub-function `sub`'s data (None: the whole task); a class, not a
+    closure, so it pickles to training helpers (modbench.shards)."""
+
+    task: object
+    sub: str | None
+
+    def __call__(self, forward, batch):
+        return self.task.loss(forward, batch, self.sub)
+
+
+def train_network(run: Prepared, sub: str | None, init_seed: int, order_seed: int, on_step,
+                  processes: int = 1) -> nn.Module:
+    """A fresh network trained on sub-function/split `sub`'s data (None: the whole task), the
+    parts of its batches (TrainConfig.shards) over up to `processes` processes."""
     task, budget = run.task, run.budget
 
     def train(model: nn.Module) -> None:
@@ -38,11 +52,12 @@ def train_network(run: Prepared, sub: str | None, init_seed: int, order_seed: in
             torch.manual_seed(dropout_seed(order_seed))
             train_weights(
                 model,
-                lambda fn, batch: task.loss(fn, batch, sub),
+                TaskLoss(task, sub),
                 lambda n, g: move(task.sample(sub, n, g), run.device),
                 budget.train,
                 torch.Generator().manual_seed(order_seed),
                 on_step,
+                processes,
             )
 
     # initialised on the CPU whatever the device: the same network everywhere
@@ -135,9 +150,9 @@ def frozen_network(run: Prepared, model: nn.Module) -> Frozen:
                   sum(p.numel() for p in model.parameters()), sum(model.get_parameter(n).numel() for n in masked))
 
 
-def trained_and_frozen(run: Prepared, seeds: dict, tick: Tick, phases: Phases) -> Frozen:
-    """Train on the whole task and freeze (phase "train")."""
-    model = train_network(run, None, seeds["init"], seeds["train_order"], tick("train"))
+def trained_and_frozen(run: Prepared, seeds: dict, tick: Tick, phases: Phases, processes: int = 1) -> Frozen:
+    """Train on the whole task and freeze (phase "train"); `processes` may share the training."""
+    model = train_network(run, None, seeds["init"], seeds["train_order"], tick("train"), processes)
     phases.mark("train")
     return frozen_network(run, model)
 
@@ -146,7 +161,8 @@ def train_and_mask(run: Prepared, seeds: dict, tick: Tick, phases: Phases, pool:
     """The common start of most pipelines: train on the whole task, freeze, train the control
     and sub-function masks (in `pool` too, when given). Returns (the frozen network, I/O tensor
     names, mask sets)."""
-    net = trained_and_frozen(run, seeds, tick, phases)
+    # the pool's processes are idle until the mask stages: they may share the training
+    net = trained_and_frozen(run, seeds, tick, phases, pool.workers if pool and not pool.in_process else 1)
     stages = train_stage_masks(run, net.frozen, seeds, tick, pool)
     phases.mark("masks")
     return net, io_parameter_names(net.model, net.masked), stages
