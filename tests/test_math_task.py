@@ -95,6 +95,16 @@ def test_paper_tier_takes_the_papers_sizes(task):
 
 def test_quick_tier_masks_take_the_converging_schedule_and_the_paper_tier_keeps_the_papers(task):
     quick, paper = task.budget("quick", "lstm_seq2seq").mask, task.budget("paper", "lstm_seq2seq").mask
-    assert (quick.steps, quick.lr, quick.lr_schedule, quick.beta) == (3_000, 0.1, "cosine", paper.beta)
+    # add_or_sub's steps: the most that fit its 20-minute run at v3 (tasks/dm_math.py, QUICK_MASK_STEPS)
+    assert (quick.steps, quick.lr, quick.lr_schedule, quick.beta) == (1_500, 0.1, "cosine", paper.beta)
     assert (paper.lr, paper.lr_schedule) == (0.03, "constant")
-    assert task.version == 2  # a change that moves scores bumps the version (v1 masked at the paper rate)
+    # a change that moves scores bumps the version (v1 masked at the paper rate; v2 trained whole batches)
+    assert task.version == 3
+
+
+def test_quick_and_smoke_training_shard_each_batch_in_two_and_the_paper_tier_does_not(task):
+    """Two parts, so a run's 2 processes share the training (modbench.shards); the paper tier
+    keeps whole batches (it runs on a GPU, one process)."""
+    assert task.budget("quick", "lstm_seq2seq").train.shards == 2
+    assert task.budget("smoke", "transformer_seq2seq").train.shards == 2
+    assert task.budget("paper", "lstm_seq2seq").train.shards == 1

@@ -18,6 +18,11 @@ generated questions no longer depend on PYTHONHASHSEED (`math_compat`): v1's dat
 one process to the next. v2 of every module (math_sort and math_linear_1d v3) — quick-tier masks:
 3,000 steps at lr 0.1 on a cosine (v1: 1,000 at the paper's constant rate), the faithful setting
 that leaves the fewest logits undecided within sort's 20-minute run (README, "Mask convergence").
+v3 of every module (math_sort and math_linear_1d v4) — weight training cuts each batch into 2 shards
+computed in parallel processes (modbench.shards; other bits than one whole batch), and the
+quick-tier masks take the most steps that fit the machine as it runs now (QUICK_MASK_STEPS): the
+v2/v3 runs took 1,013-1,563 s, over the 20-minute budget, on a machine 1.2-1.8× slower than when
+3,000 steps were chosen.
 """
 from __future__ import annotations
 
@@ -60,10 +65,21 @@ QUICK_PER_MODULE = {"comparison__sort": (3_000, (2_400,), 1_000, 64)}
 # paper's constant 0.03 for 1,000 steps add_or_sub's LSTM left 0.54 of its logits undecided and
 # place_value's Transformer lost 40.6 points; at 0.1 on a cosine for 3,000 steps 0.27 and 0.18
 # stay undecided with the control mask faithful (README, "Choosing the quick tier's mask settings").
-# 3,000 steps is what sort's Transformer run affords (its v1 run: masks 173 s at 1,000 steps, run 726 s).
-QUICK_MASK = {"steps": 3_000, "lr": 0.1, "lr_schedule": "cosine"}
+# v2: 3,000 steps was what sort's Transformer run afforded then (its v1 run: masks 173 s at 1,000 steps, run 726 s).
+QUICK_MASK = {"lr": 0.1, "lr_schedule": "cosine"}
+# Quick-tier mask steps per module (add_or_sub and place_value v3, sort and linear_1d v4): the most, in steps of 500, whose predicted wall stays
+# within 1,000 s (the 20 minutes less 1/6 for the machine's run-to-run spread) for the module's
+# slowest seed of either architecture: 0.7 × its v2/v3 training (2 shards on 2 processes measured
+# 0.56-0.73 of one whole batch per step) + its v2/v3 mask seconds per step × steps + its v2/v3
+# evaluation. Predicted: add_or_sub 978 s, place_value 960, sort 901, linear_1d 965 (at 500
+# more steps: 1,096, 1,090, 1,017, 1,079). Chosen before any score of these versions was read (README, Tiers).
+QUICK_MASK_STEPS = {"arithmetic__add_or_sub": 1_500, "numbers__place_value": 2_000, "comparison__sort": 1_500,
+                    "algebra__linear_1d": 2_500}
+# Weight training's batch parts (modbench.shards), quick and smoke tiers: a run's pool of 2
+# processes shares the training, which else left one core idle for ~45 % of a run.
+TRAIN_SHARDS = 2
 # Task versions per module (the changelog above).
-VERSIONS = {"arithmetic__add_or_sub": 2, "comparison__sort": 3, "numbers__place_value": 2, "algebra__linear_1d": 3}
+VERSIONS = {"arithmetic__add_or_sub": 3, "comparison__sort": 4, "numbers__place_value": 3, "algebra__linear_1d": 4}
 SMOKE = (30, (), 10, 16)
 
 
@@ -139,9 +155,10 @@ class MathTask(SysgenTask):
         beta, mask_lr = PAPER[self.module][4:]
         mask = MaskConfig(steps=mask_steps, lr=mask_lr, beta=beta, batch_size=batch, n_samples=8)
         if tier == "quick":
-            mask = dataclasses.replace(mask, **QUICK_MASK)
+            mask = dataclasses.replace(mask, steps=QUICK_MASK_STEPS[self.module], **QUICK_MASK)
         return TierBudget(
-            train=TrainConfig(steps=steps, lr=1e-3, batch_size=batch, grad_clip=1.0, lr_decay_at=decay),
+            train=TrainConfig(steps=steps, lr=1e-3, batch_size=batch, grad_clip=1.0, lr_decay_at=decay,
+                              shards=TRAIN_SHARDS),
             mask=mask,
             mask_filter=MaskFilter(mask_biases=False),
         )
