@@ -161,7 +161,7 @@ def train_and_mask(run: Prepared, seeds: dict, tick: Tick, phases: Phases, pool:
     """The common start of most pipelines: train on the whole task, freeze, train the control
     and sub-function masks (in `pool` too, when given). Returns (the frozen network, I/O tensor
     names, mask sets)."""
-    # the pool's processes are idle until the mask stages: they may share the training
+    # the pool's workers idle until the mask stages: as many training helpers use their cores
     net = trained_and_frozen(run, seeds, tick, phases, pool.workers if pool and not pool.in_process else 1)
     stages = train_stage_masks(run, net.frozen, seeds, tick, pool)
     phases.mark("masks")
