@@ -65,18 +65,20 @@ QUICK_PER_MODULE = {"comparison__sort": (3_000, (2_400,), 1_000, 64)}
 # paper's constant 0.03 for 1,000 steps add_or_sub's LSTM left 0.54 of its logits undecided and
 # place_value's Transformer lost 40.6 points; at 0.1 on a cosine for 3,000 steps 0.27 and 0.18
 # stay undecided with the control mask faithful (README, "Choosing the quick tier's mask settings").
-# v2: 3,000 steps was what sort's Transformer run afforded then (its v1 run: masks 173 s at 1,000 steps, run 726 s).
+# v2: 3,000 steps was what sort's Transformer run afforded then (its v1 run: masks 173 s at
+# 1,000 steps, run 726 s).
 QUICK_MASK = {"lr": 0.1, "lr_schedule": "cosine"}
-# Quick-tier mask steps per module (add_or_sub and place_value v3, sort and linear_1d v4): the most, in steps of 500, whose predicted wall stays
-# within 1,000 s (the 20 minutes less 1/6 for the machine's run-to-run spread) for the module's
-# slowest seed of either architecture: 0.7 × its v2/v3 training (2 shards on 2 processes measured
-# 0.56-0.73 of one whole batch per step) + its v2/v3 mask seconds per step × steps + its v2/v3
-# evaluation. Predicted: add_or_sub 978 s, place_value 960, sort 901, linear_1d 965 (at 500
-# more steps: 1,096, 1,090, 1,017, 1,079). Chosen before any score of these versions was read (README, Tiers).
+# Quick-tier mask steps per module (add_or_sub and place_value v3, sort and linear_1d v4): the
+# most, in steps of 500, whose predicted wall stays within 1,000 s (the 20 minutes less 1/6 for
+# the machine's run-to-run spread) for the module's slowest seed of either architecture: 0.7 ×
+# its v2/v3 training (2 shards on 2 processes measured 0.56-0.73 of one whole batch per step) +
+# its v2/v3 mask seconds per step × steps + its v2/v3 evaluation. Predicted: add_or_sub 978 s,
+# place_value 960, sort 901, linear_1d 965 (at 500 more steps: 1,096, 1,090, 1,017, 1,079).
+# Chosen before any score of these versions was read (README, Tiers).
 QUICK_MASK_STEPS = {"arithmetic__add_or_sub": 1_500, "numbers__place_value": 2_000, "comparison__sort": 1_500,
                     "algebra__linear_1d": 2_500}
-# Weight training's batch parts (modbench.shards), quick and smoke tiers: a run's pool of 2
-# processes shares the training, which else left one core idle for ~45 % of a run.
+# Weight training's batch parts (modbench.shards), quick and smoke tiers: a helper process on the
+# core a run's pool leaves idle until the mask stages computes one part (~45 % of a run idled so).
 TRAIN_SHARDS = 2
 # Task versions per module (the changelog above).
 VERSIONS = {"arithmetic__add_or_sub": 3, "comparison__sort": 4, "numbers__place_value": 3, "algebra__linear_1d": 4}
