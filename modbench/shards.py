@@ -165,8 +165,7 @@ class ShardedGradient:
             for j, loss in self._await(process, conn).items():
                 results[j] = (torch.tensor(loss), self._unflatten(buffers[j]))
         params = list(self.model.parameters())
-        total_loss, total = results[0]
-        total = [g.clone() for g in total]
+        total_loss, total = results[0]  # part 0 is always this process's: fresh tensors, summed into in place
         for j in range(1, self.shards):  # in part order: the bits do not depend on the processes
             loss, grads = results[j]
             total_loss = total_loss + loss
