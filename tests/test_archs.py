@@ -40,7 +40,7 @@ def test_every_arch_builds_for_every_task_it_fits_with_the_contract_shape(arch, 
     assert out.shape == expected_shape(contract)
     masked = MaskFilter().select(model)
     io = io_parameter_names(model, masked)
-    assert len(io) >= 2 and set(io) <= set(masked)  # planted_split: each module's first and last
+    assert len(io) >= 2 and set(io) <= set(masked)  # the first and the last at least
 
 
 def test_init_depends_on_seed_only_and_leaves_global_rng_alone():

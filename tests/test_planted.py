@@ -13,7 +13,6 @@ import pytest
 import torch
 
 from modbench.archs import ARCHS, build_model
-from modbench.archs.planted import planted_parameters
 from modbench.errors import ModbenchError
 from modbench.harness import RunSpec, prepare, run_and_save, run_one
 from modbench.leaderboard.collect import collect
@@ -82,30 +81,51 @@ def reuse(small_tasks):
 
 def test_planted_split_routes_each_operation_to_its_own_module_only():
     task = TASKS.get("planted_specialize")
-    model = build_model(ARCHS.get("planted_split"), task.contract, {"hidden": (16,)}, init_seed=0)
+    model = build_model(ARCHS.get("planted_split"), task.contract, {"hidden": (16, 16)}, init_seed=0)
     x = torch.zeros(4, task.contract.n_in)
     x[:, :40] = torch.rand(4, 40)
     x[:, -2] = 1.0  # the add selector
     model(x).sum().backward()
-    add, mul = planted_parameters(model)
-    assert all(model.get_parameter(n).grad.abs().sum() > 0 for n in add if n.endswith("weight"))
-    assert all(model.get_parameter(n).grad is None or not model.get_parameter(n).grad.any() for n in mul)
+    add, mul = model.planted_partition()
+    for name, tensor in model.named_parameters():
+        assert bool((add[name] ^ mul[name]).all()), name  # every weight is in exactly one module
+        assert tensor.grad[add[name]].abs().sum() > 0, name  # add's weights serve add
+        assert not tensor.grad[mul[name]].any(), name  # mul's weights take no part in it
+
+
+def test_the_planted_modules_share_every_tensor():
+    # A module per tensor would let random masks of a learned mask's per-tensor density (the
+    # nulls) recover the partition for free; each tensor must hold both modules' weights.
+    task = TASKS.get("planted_specialize")
+    model = build_model(ARCHS.get("planted_split"), task.contract, {"hidden": (16, 16)}, init_seed=0)
+    for name, _ in model.named_parameters():
+        assert all(module[name].any() for module in model.planted_partition()), name
 
 
 def test_recovery_scores_follow_their_definition_by_hand():
-    # modules: A = tensor "a" (4 weights), B = tensor "b" (4 weights)
-    def masks(a, b):
-        return MaskSet({"a": torch.tensor(a, dtype=torch.bool), "b": torch.tensor(b, dtype=torch.bool)})
+    # modules: A = tensor "a" and the first two weights of "c"; B = tensor "b" and the last two of "c"
+    def masks(a, b, c=(0, 0, 0, 0)):
+        return MaskSet({n: torch.as_tensor(v, dtype=torch.bool) for n, v in zip("abc", (a, b, c))})
 
+    ones, none = torch.ones(4, dtype=torch.bool), torch.zeros(4, dtype=torch.bool)
+    first = torch.tensor([1, 1, 0, 0], dtype=torch.bool)
+    modules = [{"a": ones, "c": first}, {"b": ones, "c": ~first}]
     f = masks([1, 1, 0, 0], [1, 0, 0, 0])  # keeps 2 of A, 1 of B
     g = masks([0, 0, 1, 0], [1, 1, 0, 0])  # keeps 1 of A, 2 of B
-    scores = recovery_scores({"f": f, "g": g}, [["a"], ["b"]], {"f": 0, "g": 1})
+    scores = recovery_scores({"f": f, "g": g}, modules, {"f": 0, "g": 1})
     # f: |K∩P| = 2, |K| = 3, P∩U = A's weights kept by f or g = 3 -> IoU 2 / (3 + 3 - 2)
     assert scores["recovery_precision/f"] == pytest.approx(2 / 3)
     assert scores["recovery_iou/f"] == pytest.approx(2 / 4)
     # g: |K∩P| = 2, |K| = 3, P∩U = B's weights kept by either = 2 -> IoU 2 / (3 + 2 - 2)
     assert scores["recovery_iou/g"] == pytest.approx(2 / 3)
-    shared = recovery_scores({"f": f, "g": f}, [["a", "b"]], {"f": 0, "g": 0})
+    # inside one tensor: f keeps c's weights 0 and 2 (one of A's), g keeps weight 3 (B's)
+    split = recovery_scores({"f": masks(none, none, [1, 0, 1, 0]), "g": masks(none, none, [0, 0, 0, 1])},
+                            modules, {"f": 0, "g": 1})
+    assert split["recovery_precision/f"] == pytest.approx(1 / 2)
+    assert split["recovery_iou/f"] == pytest.approx(1 / 2)  # |K| 2 ∪ P∩U {0} -> 1 / 2
+    # g: all it keeps is B's, but f keeps B's weight 2, which g drops: P∩U = {2, 3} -> IoU 1 / 2
+    assert split["recovery_precision/g"] == 1.0 and split["recovery_iou/g"] == pytest.approx(1 / 2)
+    shared = recovery_scores({"f": f, "g": f}, [{"a": ones, "b": ones}], {"f": 0, "g": 0})
     assert shared["recovery_iou/f"] == shared["recovery_precision/f"] == 1.0
 
 
@@ -116,8 +136,8 @@ def test_reference_trainer_recovers_the_planted_specialisation(specialize):
     # Answer 1. Tolerance 0.1: n(f | M_f) can fall a few points short of the control mask's
     # accuracy at 500 mask steps; n(g | M_f) is 0 when M_f keeps none of g's module.
     assert s["p_specialize"] >= 0.9
-    # Answer 1: each mask keeps weights of its own module only (a tensor belongs to one module;
-    # one kept weight in the other module's tensors would already show).
+    # Answer 1: each mask keeps weights of its own module only (one kept weight in the other
+    # module's rows would already show).
     assert s["recovery_precision/add"] == s["recovery_precision/mul"] == 1.0
     assert s["recovery_iou/add"] >= 0.95 and s["recovery_iou/mul"] >= 0.95
     # The analyzer track's other axes. The two modules are the same size, so a mask inside its
@@ -125,6 +145,12 @@ def test_reference_trainer_recovers_the_planted_specialisation(specialize):
     # as for P_specialize).
     assert s["mask_density/add"] <= 0.5 and s["mask_density/mul"] <= 0.5
     assert s["faithfulness/add"] >= -0.1 and s["faithfulness/mul"] >= -0.1
+    # The nulls' random masks spread each tensor's kept weights over both modules' rows, half in
+    # the other's (the modules are the same size): recovery far below the answer, so it is a
+    # test, not a property of the per-tensor densities (0.75: halfway between 1 and that 0.5).
+    nulls = specialize["nulls"]["scores"]
+    for f in ("add", "mul"):
+        assert max(nulls[f"recovery_precision/{f}"]) < 0.75 and max(nulls[f"recovery_iou/{f}"]) < 0.75
 
 
 def test_reference_trainer_recovers_the_planted_reuse(reuse):

@@ -2,10 +2,14 @@
 construction, so a score or a mask method can be checked against a known answer (DESIGN.md,
 "Ground truth"; the planted tasks in `modbench/tasks/planted.py`).
 
-Each network declares `planted_modules`, the names of its sub-modules in order; a planted task
-maps each of its sub-functions to one of them (`PlantedTask.ground_truth`). A weight belongs to
-the module whose sub-module holds it. The routing that makes the modules disjoint or shared is
-fixed arithmetic in `forward` (no weight), so training cannot undo it.
+Each network declares `planted_modules`, the names of its modules in order, and
+`planted_partition()`, which weights of each tensor belong to each; a planted task maps each of
+its sub-functions to one module (`PlantedTask.ground_truth`). The routing that makes the modules
+disjoint or shared is fixed arithmetic in `forward` (no weight), so training cannot undo it.
+
+The disjoint modules share every tensor (module i owns a block of rows of each), so a mask that
+finds a module must find it inside tensors, and random masks with a mask's per-tensor density
+(the nulls) spread over both modules instead of recovering the partition for free.
 """
 from __future__ import annotations
 
@@ -31,26 +35,62 @@ def _linear_weights(module: nn.Sequential, prefix: str) -> list[str]:
     return [f"{prefix}.{i}.weight" for i, m in enumerate(module) if isinstance(m, nn.Linear)]
 
 
-class PlantedSplit(nn.Module):
-    """`n_modules` weight-disjoint MLPs on the operands; the last `n_modules` inputs are a one-hot
-    selector that picks whose output is read: out = Σ_i selector_i · module_i(operands).
+class GroupedLinear(nn.Linear):
+    """`groups` independent Linear maps in one tensor: input block i (in / groups features) goes
+    through rows i·out/groups … (i+1)·out/groups of `weight` [out, in / groups] to output block i.
+    Each map is initialised as a Linear layer of its own size (fan-in in / groups)."""
 
-    No weight sees the selector, so module i is trained by, and computes, its own operation only:
-    a mask for operation i needs module i and nothing of the others (P_specialize 1).
+    def __init__(self, in_features: int, out_features: int, groups: int) -> None:
+        super().__init__(in_features // groups, out_features)
+        self.groups = groups
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: [batch, in] -> [batch, out]
+        blocks = x.view(len(x), self.groups, self.in_features)  # [batch, groups, in / groups]
+        weight = self.weight.view(self.groups, -1, self.in_features)  # [groups, out / groups, in / groups]
+        out = torch.einsum("bgi,goi->bgo", blocks, weight) + self.bias.view(self.groups, -1)
+        return out.reshape(len(x), -1)
+
+
+class PlantedSplit(nn.Module):
+    """`n_modules` weight-disjoint MLPs on the operands, stored as one network whose every tensor
+    holds a block of rows per module (a Linear layer that all modules read the operands through,
+    then grouped layers); the last `n_modules` inputs are a one-hot selector that picks whose
+    output is read: out = Σ_i selector_i · module_i(operands).
+
+    No weight sees the selector, and no weight connects two modules, so module i is trained by,
+    and computes, its own operation only: a mask for operation i needs module i and nothing of
+    the others (P_specialize 1).
     """
 
     def __init__(self, contract: VectorIO, hidden: tuple[int, ...] = (256, 256), n_modules: int = 2) -> None:
         super().__init__()
         self.n_modules = n_modules
         n_operands = contract.n_in - n_modules
-        self.branches = nn.ModuleList(mlp(n_operands, hidden, contract.n_out) for _ in range(n_modules))
-        self.planted_modules = tuple(f"branches.{i}" for i in range(n_modules))
-        io = [_linear_weights(m, f"branches.{i}") for i, m in enumerate(self.branches)]
-        self.io_parameters = tuple(n for names in io for n in (names[0], names[-1]))
+        sizes = [h * n_modules for h in hidden]
+        layers: list[nn.Module] = [nn.Linear(n_operands, sizes[0])]
+        for fan_in, fan_out in zip(sizes, [*sizes[1:], contract.n_out * n_modules]):
+            layers += [nn.ReLU(), GroupedLinear(fan_in, fan_out, n_modules)]
+        self.layers = nn.Sequential(*layers)
+        self.planted_modules = tuple(f"module{i}" for i in range(n_modules))
+        names = _linear_weights(self.layers, "layers")
+        self.io_parameters = (names[0], names[-1])
+
+    def planted_partition(self) -> list[dict[str, torch.Tensor]]:
+        """Per module, {tensor: bool [tensor's shape]} of the weights it owns: its block of rows."""
+        partition = []
+        for i in range(self.n_modules):
+            owned = {}
+            for name, tensor in self.named_parameters():
+                rows = torch.zeros(tensor.shape[0], dtype=torch.bool)
+                block = tensor.shape[0] // self.n_modules
+                rows[i * block:(i + 1) * block] = True
+                owned[name] = rows.view(-1, *([1] * (tensor.dim() - 1))).expand_as(tensor)
+            partition.append(owned)
+        return partition
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: [batch, n_in] -> [batch, n_out]
         operands, selector = x[:, : -self.n_modules], x[:, -self.n_modules :]
-        outputs = torch.stack([module(operands) for module in self.branches], dim=1)  # [batch, modules, n_out]
+        outputs = self.layers(operands).view(len(x), self.n_modules, -1)  # [batch, modules, n_out]
         return (selector.unsqueeze(-1) * outputs).sum(1)
 
 
@@ -71,15 +111,13 @@ class PlantedShared(nn.Module):
         names = _linear_weights(self.module, "module")
         self.io_parameters = (names[0], names[-1])
 
+    def planted_partition(self) -> list[dict[str, torch.Tensor]]:
+        """One module that owns every weight."""
+        return [{name: torch.ones_like(tensor, dtype=torch.bool) for name, tensor in self.named_parameters()}]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: [batch, n_in] -> [batch, n_out]
         block = x.view(len(x), self.n_blocks, -1).sum(1)  # [batch, n_in / blocks]
         return self.module(block).repeat(1, self.n_blocks)  # [batch, n_out]
-
-
-def planted_parameters(model: nn.Module) -> list[list[str]]:
-    """The parameter names of each declared planted module, in `planted_modules` order."""
-    return [[f"{prefix}.{name}" for name, _ in model.get_submodule(prefix).named_parameters()]
-            for prefix in model.planted_modules]
 
 
 # Sizes: at the quick tier's 5,000 training steps (seed 0, addmul's problems) two 512×2 modules

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Sequence
 from tabulate import tabulate
 
 from modbench import analysis
-from modbench.archs.planted import planted_parameters
 from modbench.masking import FrozenModel, MaskSet
 from modbench.nulls import null_scores
 from modbench.recovery import recovery_scores
@@ -48,8 +47,8 @@ def modularity_scores(run: Prepared, frozen: FrozenModel, stages: dict[str, Mask
     pair_sharing = analysis.sharing(stages, subs, io_names)
     scores.update(sharing_totals(pair_sharing))  # the first pair's sharing: described, not ranked
     truth = getattr(task, "ground_truth", None)
-    if truth is not None and hasattr(frozen.module, "planted_modules"):  # how well the masks find planted modules
-        scores.update(recovery_scores({f: stages[f] for f in subs}, planted_parameters(frozen.module), truth))
+    if truth is not None and hasattr(frozen.module, "planted_partition"):  # how well the masks find planted modules
+        scores.update(recovery_scores({f: stages[f] for f in subs}, frozen.module.planted_partition(), truth))
         for f in subs:
             scores[f"mask_density/{f}"] = stages[f].total_density()
             scores[f"faithfulness/{f}"] = accuracy[f][f] - accuracy["full"][f]

@@ -10,7 +10,9 @@ construction, so each score must come out at a known answer (DESIGN.md, "Ground 
 Data, budgets and convergence criteria are their families' (the same trainer as the board's
 tasks); only the name (which seeds the data), the network and the ground truth differ.
 
-Changelog: v1 — first version.
+Changelog: v1 — first version. planted_specialize v2 — planted_split holds both modules in
+every tensor (a block of rows each) instead of a tensor per module, so the recovery nulls
+(random masks of a mask's per-tensor density) no longer recover the partition for free.
 """
 from __future__ import annotations
 
@@ -36,7 +38,7 @@ class KnownAnswers:
 class PlantedTask(KnownAnswers):
     """Mixin: a task whose network has planted modules (`archs/planted.py`)."""
 
-    # sub-function -> index into its network's `planted_modules`
+    # sub-function -> index into its network's `planted_modules` / `planted_partition()`
     ground_truth: ClassVar[Mapping[str, int]]
 
 
@@ -44,7 +46,7 @@ class PlantedTask(KnownAnswers):
 class PlantedSpecialize(PlantedTask, AddMul):
     """addmul on two weight-disjoint modules: each operation has its own."""
 
-    name, version = "planted_specialize", 1
+    name, version = "planted_specialize", 2
     description = "ground truth: addmul on disjoint planted modules (P_specialize must be ≈ 1)"
     archs = ("planted_split",)
     ground_truth = {"add": 0, "mul": 1}

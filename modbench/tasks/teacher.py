@@ -14,7 +14,8 @@ Students: every reference architecture that takes vectors (fnn, lstm), and `plan
 teacher's own layout (one module per function, routed by the flag), whose masks must recover the
 planted modules (`recovery_iou/<f>`). Budgets and convergence are addmul's (the same trainer).
 
-Changelog: v1 — first version.
+Changelog: v1 — first version. v2 — the `planted_split` student holds both modules in every
+tensor (archs/planted.py); the teachers, seeded by the version, are new draws.
 """
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ def teacher_labels(weights: list[np.ndarray], bits: np.ndarray) -> np.ndarray:
 class TeacherSpecialize(KnownAnswers, _DigitTask):
     """Two disjoint random teachers on the same bits; the flag says whose labels to give."""
 
-    name, version, kind = "teacher_specialize", 1, "specialize"
+    name, version, kind = "teacher_specialize", 2, "specialize"
     description = "ground truth: labels of two weight-disjoint random teachers (P_specialize of the teacher: 1)"
     subfunctions = ("f", "g")
     n_bits = N_BITS
