@@ -15,6 +15,7 @@ import torch
 from modbench.archs import ARCHS, build_model
 from modbench.errors import ModbenchError
 from modbench.harness import RunSpec, prepare, run_and_save, run_one
+from modbench.leaderboard.analyzer import analyzer_rows
 from modbench.leaderboard.collect import collect
 from modbench.leaderboard.render import markdown
 from modbench.leaderboard.tables import build
@@ -235,3 +236,14 @@ def test_the_board_ranks_methods_in_a_ground_truth_section(small_tasks, tmp_path
     planted = text.split("## Ground truth", 1)[1]
     header = next(line for line in planted.splitlines() if line.startswith("| score"))
     assert [c.strip() for c in header.strip("|").split("|")][4:6] == ["mean", "answer"]
+    # the analyzer table: a row per method, best recovery first, its numbers the score rows'
+    assert "### Mask methods against the planted modules" in planted
+    table = analyzer_rows(board)
+    assert {row[1] for row in table} == {"gumbel", "magnitude"}
+    means = {}
+    for row in table:
+        arch = "small_planted_split" + ("" if row[1] == "gumbel" else f" [{row[1]}]")
+        rows = {r.score: r for r in board.rows if r.arch == arch}
+        assert row[6] == " / ".join(f"{rows[f'recovery_iou/{f}'].mean:.3f}" for f in ("add", "mul"))
+        means[row[1]] = sum(rows[f"recovery_iou/{f}"].mean for f in ("add", "mul"))
+    assert means[table[0][1]] >= means[table[1][1]]

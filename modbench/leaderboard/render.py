@@ -12,6 +12,7 @@ import io
 
 from tabulate import tabulate
 
+from modbench.leaderboard import analyzer
 from modbench.leaderboard.tables import ALPHA, Board, Row
 from modbench.score_specs import SCORES
 from modbench.stats import MIN_SEEDS_TO_RANK
@@ -138,11 +139,23 @@ def markdown(board: Board, command: str) -> str:
                   "has a known answer (\"answer\"), the value masks that find the planted modules give. Rows "
                   "marked [method] are mask methods other than the reference trainer on the same networks and "
                   "seeds, ranked with the same tests.", ""]
+        lines += _analyzer_md(board)
         for task in planted:
             lines += [f"### {md_escape(task)}", "", *_task_md(board, task, PLANTED_HEADERS, _planted_cells)]
     lines += _curves_md(board)
     lines += _groups_md(board)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _analyzer_md(board: Board) -> list[str]:
+    """The analyzer track: one row per mask method and planted task (modbench.leaderboard.analyzer)."""
+    rows = [[*map(md_escape, r[:2]), *r[2:]] for r in analyzer.analyzer_rows(board)]
+    return ["### Mask methods against the planted modules", "",
+            "Per method: the task's score with its 95% CI; recovery IoU per sub-function (answer 1), its null and its "
+            "tier among the methods (from the rows below); precision (the share of kept weights inside the planted "
+            "module, answer 1); mask density (the share of masked weights kept); faithfulness (acc(f | M_f) − "
+            "acc(f | unmasked), answer 0). Values are per sub-function, in the task's order.", "",
+            tabulate(rows, analyzer.HEADERS, tablefmt="github", disable_numparse=True), ""]
 
 
 def _curves_md(board: Board) -> list[str]:

@@ -1,0 +1,57 @@
+"""The analyzer track's table: mask methods side by side on each planted task (issue 26).
+
+The per-score rows of a planted task already rank every method with the board's tests; this
+table gathers, per method, what an analysis method is judged on: does it find the planted
+modules (recovery IoU, beside its null and its tier), does it keep only them (precision), how
+much does it keep (mask density), and does the kept network still compute the function
+(faithfulness). Built from the board's rows, so its numbers are theirs.
+"""
+from __future__ import annotations
+
+from modbench.leaderboard.tables import Board, Row
+
+HEADERS = ["task", "method", "seeds", "converged", "task score", "95% CI", "recovery IoU", "its null", "IoU tier",
+           "precision", "mask density", "faithfulness"]
+
+
+def _num(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
+def _per_sub(rows: dict[str, Row], prefix: str, subs: list[str], field: str = "mean") -> str:
+    """One value per sub-function, "a / b" in the task's order ("–" where absent)."""
+    def one(sub: str) -> str:
+        row = rows.get(f"{prefix}/{sub}")
+        value = None if row is None else getattr(row, field)
+        return "–" if value is None else str(value) if field == "tier" else f"{value:.3f}"
+    return " / ".join(one(s) for s in subs)
+
+
+def _mean_recovery(rows: dict[str, Row], subs: list[str]) -> float:
+    means = [rows[f"recovery_iou/{s}"].mean for s in subs if rows.get(f"recovery_iou/{s}")]
+    present = [m for m in means if m is not None]
+    return sum(present) / len(present) if present else float("-inf")
+
+
+def analyzer_rows(board: Board) -> list[list[str]]:
+    """A row per (planted task, method), best mean recovery IoU first within a task; names raw
+    (the renderer escapes them)."""
+    table = []
+    for task in board.collection.tasks():
+        task_rows = [r for r in board.rows if r.task == task]
+        if not any(r.answer is not None for r in task_rows):
+            continue
+        entries = board.collection.for_task(task)
+        subs = list(dict.fromkeys(r.score.split("/", 1)[1] for r in task_rows if r.score.startswith("recovery_iou/")))
+        primary = next((r.score for r in task_rows if r.answer is not None and "/" not in r.score), None)
+        rows_of = {e.arch: {r.score: r for r in task_rows if r.arch == e.arch} for e in entries}
+        for e in sorted(entries, key=lambda e: (-_mean_recovery(rows_of[e.arch], subs), e.method)):
+            rows = rows_of[e.arch]
+            main = rows.get(primary) if primary else None
+            ci = "–" if main is None or main.ci is None else f"[{main.ci[0]:.3f}, {main.ci[1]:.3f}]"
+            table.append([task, e.method, str(len(e.seeds)), f"{sum(e.converged.values())}/{len(e.seeds)}",
+                          "–" if main is None else f"{primary} {_num(main.mean)}", ci,
+                          _per_sub(rows, "recovery_iou", subs), _per_sub(rows, "recovery_iou", subs, "null"),
+                          _per_sub(rows, "recovery_iou", subs, "tier"), _per_sub(rows, "recovery_precision", subs),
+                          _per_sub(rows, "mask_density", subs), _per_sub(rows, "faithfulness", subs)])
+    return table
