@@ -2,10 +2,10 @@
 construction, so a score or a mask method can be checked against a known answer (DESIGN.md,
 "Ground truth"; the planted tasks in `modbench/tasks/planted.py`).
 
-Each network declares `planted_modules`, the names of its modules in order, and
-`planted_partition()`, which weights of each tensor belong to each; a planted task maps each of
-its sub-functions to one module (`PlantedTask.ground_truth`). The routing that makes the modules
-disjoint or shared is fixed arithmetic in `forward` (no weight), so training cannot undo it.
+Each network declares `planted_partition()`: per module, in order, which weights of each tensor
+it owns; a planted task maps each of its sub-functions to one module by its index
+(`PlantedTask.ground_truth`). The routing that makes the modules disjoint or shared is fixed
+arithmetic in `forward` (no weight), so training cannot undo it.
 
 The disjoint modules share every tensor (module i owns a block of rows of each), so a mask that
 finds a module must find it inside tensors, and random masks with a mask's per-tensor density
@@ -71,7 +71,6 @@ class PlantedSplit(nn.Module):
         for fan_in, fan_out in zip(sizes, [*sizes[1:], contract.n_out * n_modules]):
             layers += [nn.ReLU(), GroupedLinear(fan_in, fan_out, n_modules)]
         self.layers = nn.Sequential(*layers)
-        self.planted_modules = tuple(f"module{i}" for i in range(n_modules))
         names = _linear_weights(self.layers, "layers")
         self.io_parameters = (names[0], names[-1])
 
@@ -107,7 +106,6 @@ class PlantedShared(nn.Module):
         super().__init__()
         self.n_blocks = n_blocks
         self.module = mlp(contract.n_in // n_blocks, hidden, contract.n_out // n_blocks)
-        self.planted_modules = ("module",)
         names = _linear_weights(self.module, "module")
         self.io_parameters = (names[0], names[-1])
 

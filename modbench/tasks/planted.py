@@ -38,7 +38,7 @@ class KnownAnswers:
 class PlantedTask(KnownAnswers):
     """Mixin: a task whose network has planted modules (`archs/planted.py`)."""
 
-    # sub-function -> index into its network's `planted_modules` / `planted_partition()`
+    # sub-function -> index of its module in its network's `planted_partition()`
     ground_truth: ClassVar[Mapping[str, int]]
 
 
