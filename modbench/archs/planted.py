@@ -76,16 +76,11 @@ class PlantedSplit(nn.Module):
 
     def planted_partition(self) -> list[dict[str, torch.Tensor]]:
         """Per module, {tensor: bool [tensor's shape]} of the weights it owns: its block of rows."""
-        partition = []
-        for i in range(self.n_modules):
-            owned = {}
-            for name, tensor in self.named_parameters():
-                rows = torch.zeros(tensor.shape[0], dtype=torch.bool)
-                block = tensor.shape[0] // self.n_modules
-                rows[i * block:(i + 1) * block] = True
-                owned[name] = rows.view(-1, *([1] * (tensor.dim() - 1))).expand_as(tensor)
-            partition.append(owned)
-        return partition
+        def rows_of(module: int, tensor: torch.Tensor) -> torch.Tensor:
+            module_of_row = torch.arange(tensor.shape[0]) // (tensor.shape[0] // self.n_modules)  # [rows]
+            return (module_of_row == module).view(-1, *([1] * (tensor.dim() - 1))).expand_as(tensor)
+
+        return [{name: rows_of(i, tensor) for name, tensor in self.named_parameters()} for i in range(self.n_modules)]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: [batch, n_in] -> [batch, n_out]
         operands, selector = x[:, : -self.n_modules], x[:, -self.n_modules :]
