@@ -47,6 +47,8 @@ RECOVERY = (
     ScoreSpec("recovery_iou/<sub>", "planted tasks: IoU of f's kept weights with f's planted module, among the "
               "weights any sub-function mask keeps"),
     ScoreSpec("recovery_precision/<sub>", "planted tasks: the share of f's kept weights inside f's planted module"),
+    ScoreSpec("recovery_auroc/<sub>", "planted tasks with several modules: the chance that f's keep score ranks a used "
+              "weight of f's module above a used weight outside it (ties ½; 0.5 = chance)"),
     # The analyzer track's other two axes: how sparse a method's masks are, and whether they keep
     # their function (a method can recover a partition by keeping too little to compute anything).
     ScoreSpec("mask_density/<sub>", "planted tasks: the share of the masked weights f's mask keeps",

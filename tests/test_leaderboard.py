@@ -287,9 +287,9 @@ def test_a_score_only_one_architecture_has_is_not_a_null_of_the_others(tmp_path)
     assert set(rows(board, "transfer", "task_accuracy")) == {"fnn", "lstm"}
 
 
-def test_hostile_names_are_escaped_in_markdown_and_csv(tmp_path):
+def test_hostile_names_are_escaped_in_markdown_csv_and_html(tmp_path):
     """Names come from result files: a | added a Markdown column and =... ran in a spreadsheet."""
-    from modbench.leaderboard.render import csv_text, markdown
+    from modbench.leaderboard.render import csv_text, html_page, markdown
 
     hostile = "=cmd|x*[y](z)<b>"
     tree = tmp_path / "results"
@@ -310,3 +310,5 @@ def test_hostile_names_are_escaped_in_markdown_and_csv(tmp_path):
     assert row.count("|") - row.count("\\|") == header.count("|")  # no column added
     cells = list(csv.DictReader(io.StringIO(csv_text(board))))
     assert cells and all(c["arch"] == "'" + hostile for c in cells)
+    page = html_page(board, "test")
+    assert "&lt;b&gt;" in page and "<b>" not in page

@@ -17,7 +17,7 @@ from modbench.errors import ModbenchError
 from modbench.harness import RunSpec, prepare, run_and_save, run_one
 from modbench.leaderboard.analyzer import analyzer_rows
 from modbench.leaderboard.collect import collect
-from modbench.leaderboard.render import markdown
+from modbench.leaderboard.render import html_page, markdown
 from modbench.leaderboard.tables import build
 from modbench.masking import MaskSet
 from modbench.recovery import recovery_scores
@@ -128,6 +128,27 @@ def test_recovery_scores_follow_their_definition_by_hand():
     assert split["recovery_precision/g"] == 1.0 and split["recovery_iou/g"] == pytest.approx(1 / 2)
     shared = recovery_scores({"f": f, "g": f}, [{"a": ones, "b": ones}], {"f": 0, "g": 0})
     assert shared["recovery_iou/f"] == shared["recovery_precision/f"] == 1.0
+    assert "recovery_auroc/f" not in shared  # one module: nothing to rank it against
+
+
+def test_recovery_auroc_ranks_the_used_weights_by_hand():
+    # the modules of the test above; U = a's weights 0-2 and b's 0-1 (what f or g keeps)
+    ones, first = torch.ones(4, dtype=torch.bool), torch.tensor([1, 1, 0, 0], dtype=torch.bool)
+    modules = [{"a": ones, "c": first}, {"b": ones, "c": ~first}]
+    kept = {n: torch.as_tensor(v, dtype=torch.bool) for n, v in zip("abc", ([1, 1, 0, 0], [1, 0, 0, 0], [0] * 4))}
+    g = MaskSet({n: torch.as_tensor(v, dtype=torch.bool) for n, v in zip("abc", ([0, 0, 1, 0], [1, 1, 0, 0], [0] * 4))})
+    # f's positives: a0, a1, a2; negatives: b0, b1. Without scores the binary mask ranks them:
+    # scores 1, 1, 0 against 1, 0 -> pairs 0.5 + 1 + 0.5 + 1 + 0 + 0.5 = 3.5 of 6
+    # (= the balanced accuracy (2/3 + 1/2) / 2)
+    binary = recovery_scores({"f": MaskSet(kept), "g": g}, modules, {"f": 0, "g": 1})
+    assert binary["recovery_auroc/f"] == pytest.approx(3.5 / 6)
+    # with logits: 3, 2, -1 against 0.5, -2 -> only -1 < 0.5 loses: 5 of 6 (unused weights ignored)
+    logits = {"a": torch.tensor([3.0, 2, -1, -5]), "b": torch.tensor([0.5, -2, -3, -4]), "c": torch.zeros(4)}
+    ranked = recovery_scores({"f": MaskSet(kept, keep_scores=logits), "g": g}, modules, {"f": 0, "g": 1})
+    assert ranked["recovery_auroc/f"] == pytest.approx(5 / 6)
+    # scores that miss a masked tensor are not mixed with a mask's 0/1: the binary ranking again
+    partial = recovery_scores({"f": MaskSet(kept, keep_scores={"a": logits["a"]}), "g": g}, modules, {"f": 0, "g": 1})
+    assert partial["recovery_auroc/f"] == pytest.approx(3.5 / 6)
 
 
 def test_reference_trainer_recovers_the_planted_specialisation(specialize):
@@ -141,6 +162,9 @@ def test_reference_trainer_recovers_the_planted_specialisation(specialize):
     # module's rows would already show).
     assert s["recovery_precision/add"] == s["recovery_precision/mul"] == 1.0
     assert s["recovery_iou/add"] >= 0.95 and s["recovery_iou/mul"] >= 0.95
+    # With both precisions 1, every used weight outside f's module is one g keeps and f drops
+    # (logit < 0), and every used weight inside it one f keeps (logit ≥ 0): AUROC exactly 1.
+    assert s["recovery_auroc/add"] == s["recovery_auroc/mul"] == 1.0
     # The analyzer track's other axes. The two modules are the same size, so a mask inside its
     # own module keeps at most half the masked weights; and it keeps its operation (tolerance 0.1
     # as for P_specialize).
@@ -152,6 +176,8 @@ def test_reference_trainer_recovers_the_planted_specialisation(specialize):
     nulls = specialize["nulls"]["scores"]
     for f in ("add", "mul"):
         assert max(nulls[f"recovery_precision/{f}"]) < 0.75 and max(nulls[f"recovery_iou/{f}"]) < 0.75
+        # a random mask ranks the used weights by chance: AUROC 0.5, the same margin either side
+        assert 0.25 < min(nulls[f"recovery_auroc/{f}"]) and max(nulls[f"recovery_auroc/{f}"]) < 0.75
 
 
 def test_reference_trainer_recovers_the_planted_reuse(reuse):
@@ -174,6 +200,9 @@ def test_magnitude_pruning_cannot_separate_the_planted_modules(small_tasks):
     # the ground truth must tell it from a method that finds the modules.
     s = small_run(SmallSpecialize.name, "magnitude")["scores"]
     assert s["recovery_precision/add"] < 0.9 and s["recovery_precision/mul"] < 0.9
+    # One ranking (|w|) for both operations over one used set (its masks are nested), whose
+    # weights the two modules split: add's positives are mul's negatives, so the AUROCs sum to 1.
+    assert s["recovery_auroc/add"] + s["recovery_auroc/mul"] == pytest.approx(1.0)
 
 
 @pytest.mark.parametrize("method", ["hard_concrete", "units"])
@@ -188,6 +217,7 @@ def test_other_methods_give_binary_masks_of_every_masked_weight(small_tasks, met
         assert set(stage.masks) == weights  # the task masks weights, not biases
         for name, mask in stage.masks.items():
             assert mask.dtype == torch.bool and mask.shape == model.get_parameter(name).shape
+            assert torch.equal(stage.keep_scores[name] >= 0, mask), name  # the decision is its score's sign
             if method == "units":  # one decision per output row
                 rows = mask.flatten(1)
                 assert bool((rows.all(1) | ~rows.any(1)).all()), name
@@ -247,3 +277,7 @@ def test_the_board_ranks_methods_in_a_ground_truth_section(small_tasks, tmp_path
         assert row[6] == " / ".join(f"{rows[f'recovery_iou/{f}'].mean:.3f}" for f in ("add", "mul"))
         means[row[1]] = sum(rows[f"recovery_iou/{f}"].mean for f in ("add", "mul"))
     assert means[table[0][1]] >= means[table[1][1]]
+    # the HTML page has the same section: the analyzer table and the planted answer column
+    page = html_page(board, "modbench leaderboard").split("Ground truth", 1)[1]
+    assert "<h3>Mask methods against the planted modules</h3>" in page and "<th>answer" in page
+    assert page.count("<td>gumbel") + page.count("<td>magnitude") == 2

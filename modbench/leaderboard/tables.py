@@ -28,6 +28,11 @@ ALPHA = 0.05
 TABLE_SEED = 0
 
 
+def three_places(value: float | None) -> str:
+    """A table's number: three decimals, "–" where there is none."""
+    return "–" if value is None else f"{value:.3f}"
+
+
 def cell_rng(seed: int, *key: str) -> np.random.Generator:
     """A generator for one table cell: the table seed and the cell's name, nothing else."""
     return np.random.default_rng([seed, zlib.crc32("/".join(key).encode())])

@@ -32,6 +32,10 @@ class MaskSet:
     # How far the stage's decisions had settled (masking.convergence.StageConvergence; None for
     # sets made by algebra or loaded from disk).
     convergence: StageConvergence | None = field(default=None, compare=False)
+    # Per tensor, the score behind each keep decision, float [parameter's shape]: the trained
+    # logit (|w| for magnitude pruning). The ranking that threshold-free recovery reads
+    # (modbench.recovery); None for sets made by algebra, at random or loaded from disk.
+    keep_scores: Mapping[str, torch.Tensor] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         for name, mask in self.masks.items():

@@ -273,10 +273,11 @@ def train_mask(
 
 
 def binarize(logits: dict[str, torch.Tensor], convergence: StageConvergence | None = None) -> MaskSet:
-    """The deterministic masks (keep iff logit ≥ 0), with the histogram of σ(logit) and, when
-    the stage was tracked, how far its decisions had settled."""
+    """The deterministic masks (keep iff logit ≥ 0), with the histogram of σ(logit), the logits
+    themselves as keep scores and, when the stage was tracked, how far its decisions had settled."""
     probabilities = torch.cat([torch.sigmoid(l.detach().flatten().float()) for l in logits.values()])
     histogram = torch.histc(probabilities, bins=HISTOGRAM_BINS, min=0.0, max=1.0)
     # masks live on the CPU whatever the device (saved, compared, scored there)
     return MaskSet({n: deterministic_mask(l).cpu() for n, l in logits.items()},
-                   tuple(int(c) for c in histogram.tolist()), convergence)
+                   tuple(int(c) for c in histogram.tolist()), convergence,
+                   {n: l.detach().float().cpu() for n, l in logits.items()})

@@ -73,10 +73,10 @@ def train_gates(run: "Prepared", frozen: "FrozenModel", sub: str | None, seed: i
 
 def with_fixed(trained: "MaskSet", fixed: "MaskSet | None") -> "MaskSet":
     """The stage's mask set with the fixed tensors' masks copied in (a saved file holds each
-    stage's own tensors)."""
+    stage's own tensors); keep scores stay the stage's own."""
     from modbench.masking import MaskSet
 
     if fixed is None:
         return trained
     return MaskSet({**trained.masks, **{n: m.clone() for n, m in fixed.masks.items()}},
-                   trained.keep_probability_histogram, trained.convergence)
+                   trained.keep_probability_histogram, trained.convergence, trained.keep_scores)

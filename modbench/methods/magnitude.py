@@ -36,9 +36,10 @@ def fit(run, frozen, sub, seed, on_step=None, fixed=None):
     full = {s: task.accuracy(frozen.forward_with(None), s) for s in sets}
     margin = task.convergence.max_control_drop
     chosen = None
+    magnitudes = {n: frozen.params[n].detach().abs().float().cpu() for n in frozen.masked if n not in skip}
     for density in DENSITIES:
-        masks = {n: top_magnitude(frozen.params[n], density) for n in frozen.masked if n not in skip}
-        candidate = with_fixed(MaskSet(masks), fixed)
+        masks = {n: top_magnitude(frozen.params[n], density) for n in magnitudes}
+        candidate = with_fixed(MaskSet(masks, keep_scores=magnitudes), fixed)
         if all(task.accuracy(frozen.forward_with(candidate), s) >= full[s] - margin - 1e-12 for s in sets):
             chosen = candidate
             break

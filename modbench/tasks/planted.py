@@ -12,7 +12,8 @@ tasks); only the name (which seeds the data), the network and the ground truth d
 
 Changelog: v1 — first version. planted_specialize v2 — planted_split holds both modules in
 every tensor (a block of rows each) instead of a tensor per module, so the recovery nulls
-(random masks of a mask's per-tensor density) no longer recover the partition for free.
+(random masks of a mask's per-tensor density) no longer recover the partition for free; it
+records `recovery_auroc/<f>` too (added before any v2 result was written).
 """
 from __future__ import annotations
 
@@ -50,7 +51,8 @@ class PlantedSpecialize(PlantedTask, AddMul):
     description = "ground truth: addmul on disjoint planted modules (P_specialize must be ≈ 1)"
     archs = ("planted_split",)
     ground_truth = {"add": 0, "mul": 1}
-    known_answers = {"p_specialize": 1.0, "recovery_iou/add": 1.0, "recovery_iou/mul": 1.0}
+    known_answers = {"p_specialize": 1.0, "recovery_iou/add": 1.0, "recovery_iou/mul": 1.0,
+                     "recovery_auroc/add": 1.0, "recovery_auroc/mul": 1.0}
 
 
 @TASKS.decorator("planted_reuse")
