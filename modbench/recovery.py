@@ -17,7 +17,7 @@ module P_f and U = ∪_g K_g (every weight some sub-function mask keeps):
   method's ranking separates the modules, whatever density its threshold picked. 1 = every
   weight of f's module ranks above every other used weight; 0.5 = no better than chance.
 
-Pure functions of bool tensors; the pipeline passes them the masked tensors only, and the
+Pure functions of the masks (bool) and their keep scores; the pipeline passes them the masked tensors only, and the
 planted network's `planted_partition()` (`archs/planted.py`) as the modules.
 """
 from __future__ import annotations
