@@ -25,7 +25,8 @@ import torch
 from modbench.archs import build_model
 from modbench.cli import parse_overrides
 from modbench.gating import failures
-from modbench.harness import RunSpec, derive_seeds, prepare
+from modbench.harness import RunSpec, prepare
+from modbench.seeds import derive_seeds
 from modbench.masking import FrozenModel, binarize, train_mask
 from modbench.masking.convergence import ConvergenceTracker
 from modbench.pipelines.common import train_network

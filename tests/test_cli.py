@@ -9,6 +9,7 @@ from modbench.cli import main, parse_seeds
 from modbench.errors import ModbenchError
 from modbench.masking import TRAINER_VERSION
 from modbench.masking.maskset import load_masks
+from modbench.seeds import derive_seeds
 
 
 def run_cli(capsys, *argv):
@@ -82,7 +83,7 @@ def test_a_failing_run_is_recorded_and_the_grid_goes_on(tmp_path, monkeypatch):
     real = pipelines.train_weights
 
     def broken(model, loss_fn, sample, cfg, generator, *rest):
-        if generator.initial_seed() == harness.derive_seeds(1, [])["train_order"]:
+        if generator.initial_seed() == derive_seeds(1, [])["train_order"]:
             raise RuntimeError("boom")
         return real(model, loss_fn, sample, cfg, generator, *rest)
 

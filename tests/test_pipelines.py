@@ -1,5 +1,5 @@
 """Run seeds and the pipeline registry (modbench.harness, modbench.pipelines)."""
-from modbench.harness import derive_seeds
+from modbench.seeds import derive_seeds
 from modbench.pipelines import PIPELINES
 from modbench.tasks import TASKS
 
