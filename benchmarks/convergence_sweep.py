@@ -26,10 +26,10 @@ from modbench.archs import build_model
 from modbench.cli import parse_overrides
 from modbench.gating import failures
 from modbench.harness import RunSpec, prepare
-from modbench.seeds import derive_seeds
 from modbench.masking import FrozenModel, binarize, train_mask
 from modbench.masking.convergence import ConvergenceTracker
 from modbench.pipelines.common import train_network
+from modbench.seeds import derive_seeds
 
 TENTHS = tuple(i / 10 for i in range(1, 11))  # finer than a run's (1/2, 3/4, 1): a trajectory
 
