@@ -38,7 +38,8 @@ def fit(run, frozen, sub, seed, on_step=None, fixed=None):
     chosen = None
     magnitudes = {n: frozen.params[n].detach().abs().float().cpu() for n in frozen.masked if n not in skip}
     for density in DENSITIES:
-        masks = {n: top_magnitude(magnitudes[n], density) for n in magnitudes}  # |w| once, not per density
+        # |w| ranked once (on the CPU copy), each mask back on its weight's device
+        masks = {n: top_magnitude(magnitudes[n], density).to(frozen.params[n].device) for n in magnitudes}
         candidate = with_fixed(MaskSet(masks, keep_scores=magnitudes), fixed)
         if all(task.accuracy(frozen.forward_with(candidate), s) >= full[s] - margin - 1e-12 for s in sets):
             chosen = candidate
