@@ -46,6 +46,10 @@ def test_the_board_shows_the_control_beside_the_trained_seeds(folders):
     cells = [c.strip() for c in header.strip("|").split("|")]
     shown = next(line for line in lines if line.startswith("| shared_iou"))
     assert [c.strip() for c in shown.strip("|").split("|")][cells.index("random init")] == f"{row.random_init:.3f}"
+    # P_specialize needs sub-functions the untrained network does not perform: undefined, said so
+    assert all(c["p_specialize"] is None for c in controls)
+    shown = next(line for line in lines if line.startswith("| p_specialize "))
+    assert [c.strip() for c in shown.strip("|").split("|")][cells.index("random init")] == "not learned"
 
 
 def test_training_steps_stay_positive_outside_the_control():

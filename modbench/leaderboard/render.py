@@ -51,7 +51,8 @@ def _cells(row: Row) -> list[str]:
             else "–" if row.tier is None else str(row.tier))
     extra = [f"+{n} {what}" for n, what in ((row.n_null, "null"), (row.n_unconverged, "not conv.")) if n]
     seeds = f"{row.n_seeds} ({', '.join(extra)})" if extra else str(row.n_seeds)
-    random_init = "–" if not row.random_init_seeds else "null" if row.random_init is None else f"{row.random_init:.3f}"
+    random_init = ("–" if not row.random_init_seeds else "not learned" if row.random_init is None
+                   else f"{row.random_init:.3f}")
     return [row.score, row.arch, row.origin, seeds, _num(row.mean), _num(row.null), random_init, _num(row.iqm), ci,
             tier, row.converged, _num(row.undecided)]
 
@@ -90,8 +91,9 @@ def _legend(board: Board) -> list[str]:
         "seed, then over seeds): a score its null matches needs no modules, only sparsity; \"–\" for results from "
         "before nulls were computed. \"random init\": the same score from the same run on the architecture's "
         "untrained network (the random-model control of Lepori et al., NeurIPS 2023; `modbench run --random-init`), "
-        "mean over its seeds: a score it matches is the architecture's, not what training made of it; \"null\" "
-        "there: masks on the untrained network do not perform the sub-functions; \"–\": no control run.",
+        "mean over its seeds: a score it matches is the architecture's, not what training made of it; \"not "
+        "learned\": the score is undefined there, because the untrained network does not perform the sub-functions "
+        "its score needs (e.g. P_specialize); \"–\": no control run.",
     ]
     if c.hardware:
         lines.append("Computed on: " + "; ".join(f"{md_escape(h)}, {n} result(s)" for h, n in c.hardware.items())
