@@ -93,8 +93,8 @@ def _legend(board: Board) -> list[str]:
         "untrained network (the random-model control of Lepori et al., NeurIPS 2023; `modbench run --random-init`), "
         "mean over its seeds: a score it matches is the architecture's, not what training made of it; \"not "
         "learned\": the score is undefined there, because the untrained network does not perform the sub-functions "
-        "its score needs (e.g. P_specialize); \"–\": no control run (transfer has none: its weights train "
-        "together with its masks, so there is no untrained network to mask).",
+        "its score needs (e.g. P_specialize); \"–\": no control run (a task whose weights train with its "
+        "masks, such as transfer, has no untrained network to mask, so none).",
     ]
     if c.hardware:
         lines.append("Computed on: " + "; ".join(f"{md_escape(h)}, {n} result(s)" for h, n in c.hardware.items())
