@@ -15,6 +15,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from multiprocessing.reduction import ForkingPickler
@@ -81,8 +83,18 @@ def _init_worker(submissions: list[str]) -> None:
     from modbench.submission import load_submission
 
     torch.set_num_threads(1)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     for path in submissions:
         load_submission(path)
+
+
+def _exit_with_parent(parent: int, every_s: float = 1.0) -> None:
+    """End this worker once its parent is gone. A parent killed by a signal (SIGTERM from a queue
+    runner, SIGKILL) runs no clean-up, and its orphaned worker went on computing a stage nobody
+    would collect, beside the next run on a 2-core CPU (seen: 40 % of a core for 4 minutes)."""
+    while os.getppid() == parent:
+        time.sleep(every_s)
+    os._exit(1)
 
 
 @contextmanager

@@ -1,5 +1,11 @@
 """Independent stages in worker processes (SCAN's per-split trainings, math's and class
 removal's mask stages): the same numbers as one process at one thread."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
 import pytest
 import torch
 
@@ -52,6 +58,41 @@ def test_a_stage_gets_its_arguments_as_they_were_when_submitted():
             stages.append(pool.submit(sum, box))
             box.append(100)  # what the caller does next must not reach the stage
         assert [s.result() for s in stages] == [3] * 20
+
+
+_PARENT = """
+import os, sys, time
+from modbench.workers import worker_pool
+with worker_pool(2) as pool:
+    print(pool.submit(os.getpid).result(), flush=True)
+    time.sleep(600)
+"""
+
+
+def _alive(pid: int) -> bool:
+    """Running, not a zombie waiting for a reaper (an orphan's new parent may never reap it)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads process states from Linux's /proc")
+def test_a_worker_ends_when_its_parent_is_killed():
+    """A parent killed by a signal runs no clean-up; its worker must not go on computing."""
+    parent = subprocess.Popen([sys.executable, "-c", _PARENT], stdout=subprocess.PIPE, text=True)
+    try:
+        worker = int(parent.stdout.readline())
+        assert worker != parent.pid and _alive(worker)
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+        deadline = time.monotonic() + 10  # the watchdog looks once a second
+        while _alive(worker) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _alive(worker), "the worker outlived its killed parent"
+    finally:
+        parent.kill()
 
 
 def test_in_process_stages_run_when_their_result_is_asked_for():
