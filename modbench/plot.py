@@ -173,6 +173,16 @@ def curve_figure(curve: dict):
     return fig
 
 
+def _figure_stems(finished: list[tuple[Path, dict]], source: Path) -> list[str]:
+    """task_arch_tier_seed per result; where results share it (a β sweep's runs, or several mask
+    methods in one folder), each of them is named by its folder under `source` instead, so that
+    no figure overwrites another's."""
+    stems = [safe_file_name(r["task"]["name"], r["architecture"]["name"], r["tier"], f"seed{r['seeds']['run']}")
+             for _, r in finished]
+    return [safe_file_name(*path.parent.relative_to(source).parts) if stems.count(stem) > 1 else stem
+            for (path, _), stem in zip(finished, stems)]
+
+
 def plot_results(source: Path, out: Path) -> list[Path]:
     """Write every figure that each finished result under `source` supports, and each β sweep's
     curve; returns the files."""
@@ -191,12 +201,8 @@ def plot_results(source: Path, out: Path) -> list[Path]:
         fig.savefig(target, dpi=120)
         plt.close(fig)
         written.append(target)
-    for path, _ in result_files([source]):
-        result = results.load(path)
-        if result["status"] != "ok":
-            continue
-        stem = safe_file_name(result["task"]["name"], result["architecture"]["name"], result["tier"],
-                                      f"seed{result['seeds']['run']}")
+    finished = [(path, r) for path, _ in result_files([source]) if (r := results.load(path))["status"] == "ok"]
+    for (path, result), stem in zip(finished, _figure_stems(finished, Path(source))):
         for name, make in FIGURES.items():
             fig = make(result)
             if fig is None:

@@ -57,3 +57,17 @@ def test_nothing_to_plot_is_an_error(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert cli.main(["plot", str(tmp_path / "empty"), "--out", str(tmp_path / "figs")]) == 2
     assert "no result.json under" in capsys.readouterr().err
+
+
+def test_results_that_share_a_name_get_a_figure_each(smoke_run, tmp_path):
+    """A β sweep holds one run per β with the same task, architecture, tier and seed: their
+    figures overwrote each other until each was named by its folder."""
+    import shutil
+
+    sweep = tmp_path / "sweep"
+    for beta in ("beta=1e-05", "beta=1e-04"):
+        shutil.copytree(smoke_run / "addmul", sweep / beta / "addmul")
+    assert cli.main(["plot", str(sweep), "--out", str(tmp_path / "figs")]) == 0
+    names = {p.name for p in (tmp_path / "figs").glob("*.png")}
+    assert len(names) == 10
+    assert {n.split("_addmul_")[0] for n in names} == {"beta_1e-05", "beta_1e-04"}
