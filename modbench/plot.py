@@ -166,7 +166,9 @@ def curve_figure(curve: dict):
     if any(v is not None for v in control):  # transfer has no control mask
         ax.plot(density, [np.nan if v is None else v for v in control], "k--", label="control accuracy")
     for p in points:
-        ax.annotate(f"β {p['beta']:g}", (p["density"], 0), fontsize=6, rotation=90, va="bottom")
+        # a β whose masks did not all converge reads a score of the step budget (README, "Mask convergence")
+        settled = "" if p.get("converged") == p.get("seeds") else f", {p.get('converged')}/{p.get('seeds')} converged"
+        ax.annotate(f"β {p['beta']:g}{settled}", (p["density"], 0), fontsize=6, rotation=90, va="bottom")
     ax.set_xlabel("density of the sub-function masks")
     ax.set_ylabel("score")
     ax.legend(fontsize=6)

@@ -75,3 +75,13 @@ def test_transfer_has_no_control_mask_so_its_curve_has_no_control_accuracy():
               for b, d in ((1e-3, 0.05), (2e-3, 0.03))]
     fig = curve_figure({"points": points, "area_under_curve": {"task_accuracy": 0.7}})
     assert [line.get_label() for line in fig.axes[0].get_lines()] == ["task_accuracy"]
+
+
+def test_a_beta_whose_masks_did_not_converge_is_marked_on_the_curve():
+    """Such a point scores the step budget, not the masks' sparsity: the reader must see which."""
+    from modbench.plot import curve_figure
+
+    points = [{"beta": b, "density": d, "control_accuracy": 1.0, "seeds": 1, "converged": c, "scores": {"p_reuse": 0.1}}
+              for b, d, c in ((1e-4, 0.05, 1), (2.5e-5, 0.08, 0))]
+    labels = sorted(t.get_text() for t in curve_figure({"points": points, "area_under_curve": {"p_reuse": 0.1}}).axes[0].texts)
+    assert labels == ["β 0.0001", "β 2.5e-05, 0/1 converged"]
