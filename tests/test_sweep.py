@@ -47,6 +47,9 @@ def test_the_board_lists_the_areas_and_plot_draws_the_curve(sweep, tmp_path):
     assert main(["leaderboard", str(fixtures), "--curves", str(sweep), "--out", str(tmp_path / "board")]) == 0
     text = (tmp_path / "board" / "README.md").read_text()
     assert "## Modularity against density (β sweeps)" in text and "**addmul / fnn / smoke**: 2 β values" in text
+    points = json.loads((sweep / "curve.json").read_text())["points"]
+    unsettled = [f"{p['beta']:g}" for p in points if p["converged"] < p["seeds"]]  # smoke budgets rarely settle
+    assert (f"Not every mask converged at β {', '.join(unsettled)}." if unsettled else "Every mask converged.") in text
     page = (tmp_path / "board" / "index.html").read_text()
     assert "<b>addmul / fnn / smoke</b>: 2 β values" in page and "<th>area under curve" in page
     assert main(["plot", str(sweep), "--out", str(tmp_path / "plots")]) == 0

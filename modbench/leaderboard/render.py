@@ -149,7 +149,10 @@ def _curve_tables(board: Board) -> list[tuple[str, str, list[list[str]]]]:
     for c in board.curves:
         densities = [p["density"] for p in c["points"] if p.get("density") is not None]
         span = f"{min(densities):.3f}–{max(densities):.3f}" if densities else "–"
-        tables.append((f"{c['task']} / {c['arch']} / {c['tier']}", f"{len(c['points'])} β values, densities {span}.",
+        # the β values whose masks did not all converge: their scores read the step budget (README)
+        unsettled = [f"{p['beta']:g}" for p in c["points"] if p.get("converged") != p.get("seeds")]
+        settled = f" Not every mask converged at β {', '.join(unsettled)}." if unsettled else " Every mask converged."
+        tables.append((f"{c['task']} / {c['arch']} / {c['tier']}", f"{len(c['points'])} β values, densities {span}.{settled}",
                        [[score, _num(area)] for score, area in c["area_under_curve"].items()]))
     return tables
 
