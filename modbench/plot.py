@@ -156,12 +156,13 @@ def curve_figure(curve: dict):
     points = sorted((p for p in curve["points"] if p.get("density") is not None), key=lambda p: p["density"])
     if len(points) < 2:
         return None
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = plt.subplots(figsize=(8, 4), layout="constrained")
     density = [p["density"] for p in points]
-    for score in curve["area_under_curve"]:
+    for i, score in enumerate(curve["area_under_curve"]):
         values = [p["scores"].get(score) for p in points]
-        if any(v is not None for v in values):
-            ax.plot(density, [np.nan if v is None else v for v in values], marker="o", label=score)
+        if any(v is not None for v in values):  # 10 colours × 4 styles: a dozen scores stay apart
+            ax.plot(density, [np.nan if v is None else v for v in values], marker="os^D"[i // 10 % 4],
+                    linestyle=("-", "--", "-.", ":")[i // 10 % 4], label=score)
     control = [p.get("control_accuracy") for p in points]
     if any(v is not None for v in control):  # transfer has no control mask
         ax.plot(density, [np.nan if v is None else v for v in control], "k--", label="control accuracy")
@@ -171,7 +172,7 @@ def curve_figure(curve: dict):
         ax.annotate(f"β {p['beta']:g}{settled}", (p["density"], 0), fontsize=6, rotation=90, va="bottom")
     ax.set_xlabel("density of the sub-function masks")
     ax.set_ylabel("score")
-    ax.legend(fontsize=6)
+    fig.legend(loc="outside right upper", fontsize=6)  # beside the axes: it hid points and β labels
     return fig
 
 
@@ -197,7 +198,6 @@ def plot_results(source: Path, out: Path) -> list[Path]:
         if fig is None:
             continue
         fig.suptitle(f"{curve['task']} · {curve['arch']} · {curve['tier']}: scores against density", fontsize=9)
-        fig.tight_layout()
         target = out / f"{safe_file_name(curve['task'], curve['arch'], curve['tier'])}_density_curve.png"
         out.mkdir(parents=True, exist_ok=True)
         fig.savefig(target, dpi=120)
