@@ -9,6 +9,7 @@ differences D_c = C(mask without c) − C_ref (red: lost, blue: gained).
 """
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import matplotlib
@@ -153,6 +154,8 @@ FIGURES = {"sharing": sharing_figure, "mask_probabilities": histogram_figure, "c
 
 def curve_figure(curve: dict):
     """Each score and the control mask's accuracy against the sub-function masks' density (a β sweep)."""
+    from modbench.sweep import unconverged_betas
+
     points = sorted((p for p in curve["points"] if p.get("density") is not None), key=lambda p: p["density"])
     if len(points) < 2:
         return None
@@ -166,9 +169,9 @@ def curve_figure(curve: dict):
     control = [p.get("control_accuracy") for p in points]
     if any(v is not None for v in control):  # transfer has no control mask
         ax.plot(density, [np.nan if v is None else v for v in control], "k--", label="control accuracy")
+    unsettled = unconverged_betas(curve)
     for p in points:
-        # a β whose masks did not all converge reads a score of the step budget (README, "Mask convergence")
-        settled = "" if p.get("converged") == p.get("seeds") else f", {p.get('converged')}/{p.get('seeds')} converged"
+        settled = f", {p.get('converged')}/{p.get('seeds')} converged" if p["beta"] in unsettled else ""
         ax.annotate(f"β {p['beta']:g}{settled}", (p["density"], 0), fontsize=6, rotation=90, va="bottom")
     ax.set_xlabel("density of the sub-function masks")
     ax.set_ylabel("score")
@@ -182,7 +185,8 @@ def _figure_stems(finished: list[tuple[Path, dict]], source: Path) -> list[str]:
     no figure overwrites another's."""
     stems = [safe_file_name(r["task"]["name"], r["architecture"]["name"], r["tier"], f"seed{r['seeds']['run']}")
              for _, r in finished]
-    return [safe_file_name(*path.parent.relative_to(source).parts) if stems.count(stem) > 1 else stem
+    shared = {stem for stem, n in Counter(stems).items() if n > 1}
+    return [safe_file_name(*path.parent.relative_to(source).parts) if stem in shared else stem
             for (path, _), stem in zip(finished, stems)]
 
 

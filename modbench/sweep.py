@@ -75,6 +75,12 @@ def density_curve(folders: Sequence[Path], betas: Sequence[float]) -> dict:
     return {**names, "points": points, "area_under_curve": areas}
 
 
+def unconverged_betas(curve: dict) -> list[float]:
+    """The β values where not every seed's masks converged: their scores read the step budget, not
+    the masks' sparsity (README, "Mask convergence"), so the board and the figure name them."""
+    return [p["beta"] for p in curve["points"] if p.get("converged") != p.get("seeds")]
+
+
 def area_under(points: Sequence[tuple[float | None, float | None]]) -> float | None:
     """The normalised area under score(density): trapezoids over the points sorted by density,
     divided by the density span (None: fewer than two points with values, or no span)."""

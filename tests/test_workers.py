@@ -61,7 +61,7 @@ def test_a_stage_gets_its_arguments_as_they_were_when_submitted():
 
 
 _PARENT = """
-import os, sys, time
+import os, time
 from modbench.workers import worker_pool
 with worker_pool(2) as pool:
     print(pool.submit(os.getpid).result(), flush=True)
@@ -93,6 +93,8 @@ def test_a_worker_ends_when_its_parent_is_killed():
         assert not _alive(worker), "the worker outlived its killed parent"
     finally:
         parent.kill()
+        if "worker" in locals() and _alive(worker):  # never leave a failed run's orphan computing
+            os.kill(worker, signal.SIGKILL)
 
 
 def test_in_process_stages_run_when_their_result_is_asked_for():

@@ -16,6 +16,7 @@ from modbench.leaderboard import analyzer
 from modbench.leaderboard.tables import ALPHA, Board, Row, three_places as _num
 from modbench.score_specs import SCORES
 from modbench.stats import MIN_SEEDS_TO_RANK
+from modbench.sweep import unconverged_betas
 
 HEADERS = ["score", "arch", "from", "seeds", "mean", "null", "random init", "IQM", "95% CI", "tier", "converged",
            "undecided"]
@@ -149,8 +150,7 @@ def _curve_tables(board: Board) -> list[tuple[str, str, list[list[str]]]]:
     for c in board.curves:
         densities = [p["density"] for p in c["points"] if p.get("density") is not None]
         span = f"{min(densities):.3f}–{max(densities):.3f}" if densities else "–"
-        # the β values whose masks did not all converge: their scores read the step budget (README)
-        unsettled = [f"{p['beta']:g}" for p in c["points"] if p.get("converged") != p.get("seeds")]
+        unsettled = [f"{beta:g}" for beta in unconverged_betas(c)]
         settled = f" Not every mask converged at β {', '.join(unsettled)}." if unsettled else " Every mask converged."
         tables.append((f"{c['task']} / {c['arch']} / {c['tier']}", f"{len(c['points'])} β values, densities {span}.{settled}",
                        [[score, _num(area)] for score, area in c["area_under_curve"].items()]))
